@@ -1,0 +1,653 @@
+//! The lexicon-constrained CTC prefix beam search.
+//!
+//! A hypothesis is a position in the pronunciation trie (`node`), an LM context, the last
+//! emitted token and whether a blank followed it. Per frame each hypothesis can
+//! - emit blank (stay),
+//! - repeat its last token without a blank in between (CTC collapse: stay),
+//! - emit a token that is a child of its trie node (advance; LM look-ahead applied), and when
+//!   that child ends words, also complete each word (LM scored, back to the root),
+//! - at the root, emit the word-boundary token (the model's silence/boundary unit).
+//!
+//! Hypotheses with the same state merge (max). The best `beam_size` within `beam_threshold`
+//! survive. Word histories live in a fixed arena of records linked to their predecessor.
+
+use super::hash::{FxHasher, SlotIndex};
+use super::{DecodedWord, DecoderConfig, Hypothesis, LanguageModel, TokenRoles};
+use crate::lexicon::{Lexicon, NodeId, ROOT};
+use std::hash::{Hash, Hasher};
+
+const NONE: u32 = u32::MAX;
+const NO_TOKEN: u16 = u16::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Hyp<S> {
+    score: f32,
+    node: NodeId,
+    lm: S,
+    last: u16,
+    blank: bool,
+    /// Arena index of the last completed word.
+    hist: u32,
+    /// Frame where the word in progress started.
+    word_start: u32,
+    /// Sum over the word's frames of (chosen token score - frame's best score).
+    word_gap: f32,
+    /// A word completed on this frame, not yet in the arena (`NONE`: none).
+    new_word: u32,
+    new_conf: f32,
+    new_start: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WordRec {
+    word: u32,
+    start: u32,
+    end: u32,
+    conf: f32,
+    parent: u32,
+}
+
+/// A beam search decoder over one lexicon and LM. Build once, reuse for many utterances.
+pub struct BeamDecoder<'a, L: LanguageModel> {
+    lex: &'a Lexicon,
+    lm: &'a L,
+    roles: TokenRoles,
+    cfg: DecoderConfig,
+    cur: Vec<Hyp<L::State>>,
+    next: Vec<Hyp<L::State>>,
+    index: SlotIndex,
+    tok: Vec<f32>,
+    arena: Vec<WordRec>,
+    remap: Vec<u32>,
+    /// Words moved out of the arena when it overflowed (rare; allocation allowed there).
+    committed: Vec<DecodedWord>,
+    frame: u32,
+}
+
+impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
+    /// Allocates every buffer the search will need.
+    pub fn new(lex: &'a Lexicon, lm: &'a L, roles: TokenRoles, cfg: DecoderConfig) -> Self {
+        let beam = cfg.beam_size.max(1);
+        // Each hypothesis yields at most: blank, repeat, boundary, one per child, one per word
+        // ending at any one child.
+        let per_hyp = 3 + lex.max_children() * (1 + lex.max_labels());
+        let cand = beam * per_hyp;
+        let history = cfg.history_capacity.max(4 * beam);
+        let mut d = BeamDecoder {
+            lex,
+            lm,
+            roles,
+            cfg: DecoderConfig {
+                beam_size: beam,
+                history_capacity: history,
+                ..cfg
+            },
+            cur: Vec::with_capacity(beam),
+            next: Vec::with_capacity(cand),
+            index: SlotIndex::new(cand),
+            tok: vec![f32::NEG_INFINITY; roles.vocab],
+            arena: Vec::with_capacity(history),
+            remap: vec![NONE; history],
+            committed: Vec::new(),
+            frame: 0,
+        };
+        d.reset();
+        d
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.cfg
+    }
+
+    /// Starts a new utterance.
+    pub fn reset(&mut self) {
+        self.cur.clear();
+        self.arena.clear();
+        self.committed.clear();
+        self.frame = 0;
+        self.cur.push(Hyp {
+            score: 0.0,
+            node: ROOT,
+            lm: self.lm.start(),
+            last: NO_TOKEN,
+            blank: true,
+            hist: NONE,
+            word_start: 0,
+            word_gap: 0.0,
+            new_word: NONE,
+            new_conf: 0.0,
+            new_start: 0,
+        });
+    }
+
+    /// Frames decoded since the last reset.
+    pub fn frames(&self) -> u32 {
+        self.frame
+    }
+
+    /// Feeds frames of log-posteriors (`frames.len()` a multiple of the vocabulary size).
+    /// Allocates nothing.
+    pub fn advance(&mut self, frames: &[f32]) {
+        let v = self.roles.vocab;
+        if v == 0 {
+            return;
+        }
+        for row in frames.chunks_exact(v) {
+            self.step(row);
+        }
+    }
+
+    fn key_hash(h: &Hyp<L::State>) -> u64 {
+        let mut s = FxHasher::default();
+        h.node.hash(&mut s);
+        h.lm.hash(&mut s);
+        h.last.hash(&mut s);
+        h.blank.hash(&mut s);
+        s.finish()
+    }
+
+    /// Adds a candidate, merging with an equal state (keeping the better).
+    #[inline]
+    fn push(&mut self, h: Hyp<L::State>, floor: &mut f32, best: &mut f32) {
+        if h.score < *floor || !h.score.is_finite() {
+            return;
+        }
+        let hash = Self::key_hash(&h);
+        let next = &self.next;
+        let found = self.index.find(hash, |slot| {
+            let o = &next[slot as usize];
+            o.node == h.node && o.last == h.last && o.blank == h.blank && o.lm == h.lm
+        });
+        match found {
+            Ok(slot) => {
+                let o = &mut self.next[slot as usize];
+                if h.score > o.score {
+                    *o = h;
+                }
+            }
+            Err(pos) => {
+                if self.next.len() == self.next.capacity() {
+                    return; // cannot happen by construction; never grow in the frame loop
+                }
+                self.index.insert_at(pos, self.next.len() as u32);
+                self.next.push(h);
+            }
+        }
+        if h.score > *best {
+            *best = h.score;
+            *floor = h.score - self.cfg.beam_threshold;
+        }
+    }
+
+    fn step(&mut self, e: &[f32]) {
+        let t = self.frame;
+        let cfg = self.cfg;
+        let blank = self.roles.blank as usize;
+        let wb = self.roles.word_boundary;
+        let mut max_e = f32::NEG_INFINITY;
+        for &x in e {
+            if x > max_e {
+                max_e = x;
+            }
+        }
+        if !max_e.is_finite() {
+            // A frame of NaN or -inf carries no evidence: skip it rather than poison scores.
+            self.frame += 1;
+            return;
+        }
+        let cut = max_e - cfg.token_beam;
+        for (dst, &x) in self.tok.iter_mut().zip(e) {
+            *dst = if x >= cut { x } else { f32::NEG_INFINITY };
+        }
+        self.next.clear();
+        self.index.clear();
+        let mut best = f32::NEG_INFINITY;
+        let mut floor = f32::NEG_INFINITY;
+        let lex = self.lex;
+        let lm = self.lm;
+
+        for i in 0..self.cur.len() {
+            let h = self.cur[i];
+            let base = Hyp {
+                new_word: NONE,
+                ..h
+            };
+            // Blank: stay.
+            let sb = self.tok[blank];
+            if sb.is_finite() {
+                let mut n = base;
+                n.score += sb;
+                n.blank = true;
+                n.word_gap += sb - max_e;
+                self.push(n, &mut floor, &mut best);
+            }
+            // Repeat of the last token: stay.
+            if h.last != NO_TOKEN && !h.blank {
+                let s = self.tok[h.last as usize];
+                if s.is_finite() {
+                    let mut n = base;
+                    n.score += s;
+                    n.word_gap += s - max_e;
+                    self.push(n, &mut floor, &mut best);
+                }
+            }
+            // Word boundary, between words only.
+            if let Some(wb) = wb {
+                if h.node == ROOT && (h.last != wb || h.blank) {
+                    let s = self.tok[wb as usize];
+                    if s.is_finite() {
+                        let mut n = base;
+                        n.score += s + cfg.boundary_bonus;
+                        n.last = wb;
+                        n.blank = false;
+                        self.push(n, &mut floor, &mut best);
+                    }
+                }
+            }
+            // Advance in the trie.
+            let la_here = lex.lookahead(h.node);
+            for edge in lex.children(h.node) {
+                let p = edge.token;
+                let s = self.tok[p as usize];
+                if !s.is_finite() || (p == h.last && !h.blank) {
+                    continue;
+                }
+                let la_child = lex.lookahead(edge.child);
+                let score = h.score + s + cfg.lm_weight * (la_child - la_here);
+                if score < floor {
+                    continue;
+                }
+                let (word_start, word_gap) = if h.node == ROOT {
+                    (t, s - max_e)
+                } else {
+                    (h.word_start, h.word_gap + s - max_e)
+                };
+                let n = Hyp {
+                    score,
+                    node: edge.child,
+                    lm: h.lm,
+                    last: p,
+                    blank: false,
+                    hist: h.hist,
+                    word_start,
+                    word_gap,
+                    new_word: NONE,
+                    new_conf: 0.0,
+                    new_start: 0,
+                };
+                if !lex.children(edge.child).is_empty() {
+                    self.push(n, &mut floor, &mut best);
+                }
+                let frames = (t + 1 - word_start).max(1) as f32;
+                let conf = (word_gap / frames).exp();
+                for &w in lex.labels(edge.child) {
+                    let (lp, st) = lm.score(h.lm, lex.lm_id(w));
+                    let done = Hyp {
+                        score: score + cfg.lm_weight * (lp - la_child) + cfg.word_bonus,
+                        node: ROOT,
+                        lm: st,
+                        word_start: t + 1,
+                        word_gap: 0.0,
+                        new_word: w,
+                        new_conf: conf,
+                        new_start: word_start,
+                        ..n
+                    };
+                    self.push(done, &mut floor, &mut best);
+                }
+            }
+        }
+
+        // Prune: threshold, then the best `beam_size`.
+        let floor = best - cfg.beam_threshold;
+        self.next.retain(|h| h.score >= floor);
+        if self.next.len() > cfg.beam_size {
+            self.next.select_nth_unstable_by(cfg.beam_size - 1, |a, b| {
+                b.score.total_cmp(&a.score)
+            });
+            self.next.truncate(cfg.beam_size);
+        }
+        if self.next.is_empty() {
+            // Every path died (all tokens pruned): keep the old beam.
+            self.frame += 1;
+            return;
+        }
+        if self.arena.len() + self.next.len() > self.arena.capacity() {
+            self.compact_history();
+        }
+        self.cur.clear();
+        for i in 0..self.next.len() {
+            let mut h = self.next[i];
+            if h.new_word != NONE {
+                h.hist = self.record(WordRec {
+                    word: h.new_word,
+                    start: h.new_start,
+                    end: t + 1,
+                    conf: h.new_conf,
+                    parent: h.hist,
+                });
+                h.new_word = NONE;
+            }
+            self.cur.push(h);
+        }
+        self.frame += 1;
+    }
+
+    fn record(&mut self, rec: WordRec) -> u32 {
+        if self.arena.len() == self.arena.capacity() {
+            return rec.parent; // arena full even after compaction: drop (logged there)
+        }
+        self.arena.push(rec);
+        (self.arena.len() - 1) as u32
+    }
+
+    /// Drops word records no surviving hypothesis refers to. If the live history alone fills
+    /// the arena (a very long utterance), the best hypothesis' words are committed to the
+    /// output and the beam continues from it alone.
+    fn compact_history(&mut self) {
+        let need = self.next.len();
+        self.gc();
+        if self.arena.len() + need <= self.arena.capacity() {
+            return;
+        }
+        // Commit the best pending hypothesis' history and continue from it alone.
+        let best = (0..self.next.len())
+            .max_by(|&a, &b| self.next[a].score.total_cmp(&self.next[b].score))
+            .unwrap_or(0);
+        let mut chain = Vec::new();
+        let mut at = self.next[best].hist;
+        while at != NONE {
+            let r = self.arena[at as usize];
+            chain.push(DecodedWord {
+                word: r.word,
+                start: r.start,
+                end: r.end,
+                conf: r.conf,
+            });
+            at = r.parent;
+        }
+        chain.reverse();
+        log::debug!(
+            "decoder history full at frame {}: committing {} words",
+            self.frame,
+            chain.len()
+        );
+        self.committed.extend(chain);
+        let keep = self.next[best];
+        self.next.clear();
+        self.next.push(Hyp { hist: NONE, ..keep });
+        self.arena.clear();
+    }
+
+    /// Mark-and-compact of the word arena, without allocating. Parents always precede their
+    /// children in the arena, so one forward pass rewrites it in place.
+    fn gc(&mut self) {
+        let n = self.arena.len();
+        self.remap[..n].fill(NONE);
+        const LIVE: u32 = NONE - 1;
+        for h in self.next.iter().chain(self.cur.iter()) {
+            let mut at = h.hist;
+            while at != NONE && self.remap[at as usize] == NONE {
+                self.remap[at as usize] = LIVE;
+                at = self.arena[at as usize].parent;
+            }
+        }
+        let mut w = 0usize;
+        for i in 0..n {
+            if self.remap[i] == NONE {
+                continue;
+            }
+            let mut r = self.arena[i];
+            if r.parent != NONE {
+                r.parent = self.remap[r.parent as usize];
+            }
+            self.arena[w] = r;
+            self.remap[i] = w as u32;
+            w += 1;
+        }
+        self.arena.truncate(w);
+        for h in self.next.iter_mut().chain(self.cur.iter_mut()) {
+            if h.hist != NONE {
+                h.hist = self.remap[h.hist as usize];
+            }
+        }
+    }
+
+    fn words_of(&self, mut at: u32, extra: Option<DecodedWord>) -> Vec<DecodedWord> {
+        let mut out = Vec::new();
+        if let Some(w) = extra {
+            out.push(w);
+        }
+        while at != NONE {
+            let r = self.arena[at as usize];
+            out.push(DecodedWord {
+                word: r.word,
+                start: r.start,
+                end: r.end,
+                conf: r.conf,
+            });
+            at = r.parent;
+        }
+        out.reverse();
+        let mut all = self.committed.clone();
+        all.extend(out);
+        all
+    }
+
+    /// The best hypothesis so far (complete words only). For partial results.
+    pub fn best_partial(&self) -> Hypothesis {
+        let best = self
+            .cur
+            .iter()
+            .max_by(|a, b| a.score.total_cmp(&b.score));
+        match best {
+            Some(h) => Hypothesis {
+                words: self.words_of(h.hist, None),
+                score: h.score,
+            },
+            None => Hypothesis {
+                words: self.committed.clone(),
+                score: 0.0,
+            },
+        }
+    }
+
+    /// Ends the utterance: completes words, adds the end-of-sentence LM score and returns the
+    /// best distinct word sequences, best first.
+    pub fn finish(&mut self) -> Vec<Hypothesis> {
+        let cfg = self.cfg;
+        let end = self.frame;
+        let mut out: Vec<Hypothesis> = Vec::new();
+        for h in &self.cur {
+            if h.node == ROOT {
+                out.push(Hypothesis {
+                    words: self.words_of(h.hist, None),
+                    score: h.score + cfg.lm_weight * self.lm.end(h.lm),
+                });
+                continue;
+            }
+            // A word whose last unit was just emitted (its completion may have been pruned).
+            let frames = (end - h.word_start).max(1) as f32;
+            let la = self.lex.lookahead(h.node);
+            for &w in self.lex.labels(h.node) {
+                let (lp, st) = self.lm.score(h.lm, self.lex.lm_id(w));
+                let score = h.score
+                    + cfg.lm_weight * (lp - la + self.lm.end(st))
+                    + cfg.word_bonus;
+                let extra = DecodedWord {
+                    word: w,
+                    start: h.word_start,
+                    end,
+                    conf: (h.word_gap / frames).exp(),
+                };
+                out.push(Hypothesis {
+                    words: self.words_of(h.hist, Some(extra)),
+                    score,
+                });
+            }
+        }
+        if out.is_empty() {
+            // Nothing ended cleanly: fall back to the best path's completed words.
+            out.push(self.best_partial());
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let mut uniq: Vec<Hypothesis> = Vec::new();
+        for h in out {
+            let same = |u: &Hypothesis| {
+                u.words.len() == h.words.len()
+                    && u.words.iter().zip(&h.words).all(|(a, b)| a.word == b.word)
+            };
+            if !uniq.iter().any(same) {
+                uniq.push(h);
+            }
+            if uniq.len() >= cfg.nbest.max(1) {
+                break;
+            }
+        }
+        uniq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A unigram LM over word ids for tests.
+    struct Uni(Vec<f32>);
+    impl LanguageModel for Uni {
+        type State = u8;
+        fn start(&self) -> u8 {
+            0
+        }
+        fn score(&self, _: u8, w: u32) -> (f32, u8) {
+            (self.0[w as usize], 0)
+        }
+        fn end(&self, _: u8) -> f32 {
+            0.0
+        }
+    }
+
+    // Tokens: 0 blank, 1 wb, 2.. phones.
+    const V: usize = 8;
+    fn roles() -> TokenRoles {
+        TokenRoles {
+            vocab: V,
+            blank: 0,
+            word_boundary: Some(1),
+        }
+    }
+
+    fn lexicon() -> Lexicon {
+        let entries = vec![
+            ("cat", vec![2, 3, 4]),
+            ("cap", vec![2, 3, 5]),
+            ("at", vec![3, 4]),
+            ("a", vec![3]),
+            ("tack", vec![4, 3, 2]),
+            ("see", vec![6, 6]),
+        ];
+        let ids = ["cat", "cap", "at", "a", "tack", "see"];
+        Lexicon::build(entries, |w| {
+            ids.iter().position(|x| *x == w).map(|i| (i as u32, -1.0))
+        })
+        .unwrap()
+    }
+
+    /// Frames where `seq[i]` has probability 0.9 and the rest share 0.1.
+    fn frames(seq: &[u16]) -> Vec<f32> {
+        let mut out = Vec::new();
+        for &s in seq {
+            for v in 0..V {
+                out.push(if v == s as usize { 0.9f32.ln() } else { (0.1f32 / 7.0).ln() });
+            }
+        }
+        out
+    }
+
+    fn decode(seq: &[u16]) -> Vec<String> {
+        let lex = lexicon();
+        let lm = Uni(vec![-1.0; 6]);
+        let mut d = BeamDecoder::new(&lex, &lm, roles(), DecoderConfig::default());
+        d.advance(&frames(seq));
+        let best = d.finish().remove(0);
+        best.words
+            .iter()
+            .map(|w| lex.word(w.word).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn decodes_words_separated_by_boundary_and_blanks() {
+        assert_eq!(decode(&[0, 2, 2, 3, 0, 4, 1, 1, 4, 3, 0, 2, 0]), vec!["cat", "tack"]);
+    }
+
+    #[test]
+    fn repeated_unit_needs_a_blank_to_count_twice() {
+        assert_eq!(decode(&[0, 6, 0, 6, 0]), vec!["see"]);
+        // Without the blank, 6 6 is one emission of 6: no word has that pronunciation.
+        assert!(decode(&[0, 6, 6, 0]).is_empty());
+    }
+
+    #[test]
+    fn word_times_come_from_the_alignment() {
+        let lex = lexicon();
+        let lm = Uni(vec![-1.0; 6]);
+        let mut d = BeamDecoder::new(&lex, &lm, roles(), DecoderConfig::default());
+        d.advance(&frames(&[0, 0, 2, 3, 5, 1, 1, 1, 3, 4, 0]));
+        let h = d.finish().remove(0);
+        let got: Vec<(&str, u32, u32)> = h
+            .words
+            .iter()
+            .map(|w| (lex.word(w.word), w.start, w.end))
+            .collect();
+        assert_eq!(got, vec![("cap", 2, 5), ("at", 8, 10)]);
+        assert!(h.words.iter().all(|w| w.conf > 0.8 && w.conf <= 1.0));
+    }
+
+    #[test]
+    fn lm_breaks_acoustic_ties() {
+        // "a" + "tack"... vs "at" + ...: the acoustics 3 4 3 2 fit "at" then nothing, or
+        // "a" "tack"? (3)(4 3 2) = a tack. Only "a tack" covers all units.
+        assert_eq!(decode(&[3, 0, 4, 3, 2, 0]), vec!["a", "tack"]);
+    }
+
+    #[test]
+    fn empty_and_silent_input_give_no_words() {
+        assert!(decode(&[]).is_empty());
+        assert!(decode(&[0, 0, 1, 1, 0]).is_empty());
+    }
+
+    #[test]
+    fn long_input_commits_history_instead_of_failing() {
+        let lex = lexicon();
+        let lm = Uni(vec![-1.0; 6]);
+        let cfg = DecoderConfig {
+            history_capacity: 8,
+            beam_size: 2,
+            ..DecoderConfig::default()
+        };
+        let mut d = BeamDecoder::new(&lex, &lm, roles(), cfg);
+        let mut seq = Vec::new();
+        for _ in 0..50 {
+            seq.extend_from_slice(&[2, 3, 4, 1]);
+        }
+        d.advance(&frames(&seq));
+        let h = d.finish().remove(0);
+        assert_eq!(h.words.len(), 50);
+        assert!(h.words.iter().all(|w| lex.word(w.word) == "cat"));
+        assert!(h.words.windows(2).all(|p| p[0].end <= p[1].start));
+    }
+
+    #[test]
+    fn nan_frames_are_skipped() {
+        let lex = lexicon();
+        let lm = Uni(vec![-1.0; 6]);
+        let mut d = BeamDecoder::new(&lex, &lm, roles(), DecoderConfig::default());
+        let mut f = frames(&[2, 3, 4]);
+        f.extend(std::iter::repeat_n(f32::NAN, V));
+        d.advance(&f);
+        let h = d.finish().remove(0);
+        assert_eq!(h.words.len(), 1);
+    }
+}

@@ -1,0 +1,504 @@
+//! Pronunciation lexicon: words, their phone sequences in the acoustic model's token ids, and a
+//! prefix trie over those sequences that the decoder walks.
+//!
+//! The trie is stored as flat arrays (compressed sparse rows): node `n`'s children are
+//! `edges[first_edge[n]..first_edge[n + 1]]`, sorted by token; the words that end at `n` are
+//! `labels[first_label[n]..first_label[n + 1]]`. Each node also keeps the best unigram LM
+//! score of any word below it (`lookahead`), which the decoder uses as LM look-ahead.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Index of a word in the lexicon's own word table.
+pub type WordId = u32;
+/// Index of a trie node; the root is 0.
+pub type NodeId = u32;
+
+/// The root of every trie.
+pub const ROOT: NodeId = 0;
+
+/// Why a lexicon could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LexiconError {
+    /// The file could not be read.
+    #[error("cannot read lexicon {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Nothing usable in the file.
+    #[error("lexicon {path}: {msg}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+}
+
+/// One edge of the trie: emitting `token` from the parent leads to `child`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    /// The token (acoustic unit) on this edge.
+    pub token: u16,
+    /// The node reached.
+    pub child: NodeId,
+}
+
+/// A pronunciation lexicon with its prefix trie.
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    words: Vec<String>,
+    lm_ids: Vec<u32>,
+    unigram: Vec<f32>,
+    word_index: HashMap<String, WordId>,
+    first_edge: Vec<u32>,
+    edges: Vec<Edge>,
+    first_label: Vec<u32>,
+    labels: Vec<WordId>,
+    lookahead: Vec<f32>,
+    prons: usize,
+}
+
+/// Statistics of a built lexicon.
+#[derive(Debug, Clone, Copy)]
+pub struct LexiconStats {
+    /// Distinct words.
+    pub words: usize,
+    /// Pronunciations (word, phone sequence) pairs.
+    pub pronunciations: usize,
+    /// Trie nodes.
+    pub nodes: usize,
+}
+
+impl Lexicon {
+    /// Reads a lexicon file: one pronunciation per line, `word<TAB>tok tok tok`.
+    ///
+    /// `token_id` maps a token string to the acoustic model's id; pronunciations with a token the
+    /// model does not have are skipped (counted in the log). `lm_word` gives each word's LM id
+    /// and unigram log-probability for the look-ahead (`None`: the word is not in the LM and is
+    /// dropped).
+    pub fn load(
+        path: &Path,
+        token_id: impl Fn(&str) -> Option<u16>,
+        lm_word: impl Fn(&str) -> Option<(u32, f32)>,
+    ) -> Result<Lexicon, LexiconError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LexiconError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let entries = parse_entries(&text, &token_id);
+        Lexicon::build(entries, lm_word).map_err(|msg| LexiconError::Format {
+            path: path.to_path_buf(),
+            msg,
+        })
+    }
+
+    /// Builds a lexicon from `(word, token ids)` pairs.
+    pub fn build<'a>(
+        entries: impl IntoIterator<Item = (&'a str, Vec<u16>)>,
+        lm_word: impl Fn(&str) -> Option<(u32, f32)>,
+    ) -> Result<Lexicon, String> {
+        let mut words: Vec<String> = Vec::new();
+        let mut lm_ids: Vec<u32> = Vec::new();
+        let mut word_index: HashMap<String, WordId> = HashMap::new();
+        let mut word_score: Vec<f32> = Vec::new();
+        let mut prons: Vec<(Vec<u16>, WordId)> = Vec::new();
+        let mut dropped = 0usize;
+        for (word, phones) in entries {
+            if phones.is_empty() {
+                continue;
+            }
+            let id = match word_index.get(word) {
+                Some(&id) => id,
+                None => {
+                    let Some((lm_id, score)) = lm_word(word) else {
+                        dropped += 1;
+                        continue;
+                    };
+                    let id = words.len() as WordId;
+                    words.push(word.to_string());
+                    lm_ids.push(lm_id);
+                    word_index.insert(word.to_string(), id);
+                    word_score.push(score);
+                    id
+                }
+            };
+            prons.push((phones, id));
+        }
+        if dropped > 0 {
+            log::debug!("lexicon: {dropped} pronunciations of words outside the LM dropped");
+        }
+        if prons.is_empty() {
+            return Err("no usable pronunciations".into());
+        }
+        prons.sort_unstable();
+        prons.dedup();
+
+        // Nodes in depth-first order of the sorted pronunciations.
+        let mut parent: Vec<NodeId> = vec![ROOT];
+        let mut token: Vec<u16> = vec![0];
+        let mut node_labels: Vec<(NodeId, WordId)> = Vec::with_capacity(prons.len());
+        let mut path: Vec<NodeId> = vec![ROOT];
+        let mut prev: &[u16] = &[];
+        for (phones, word) in &prons {
+            let common = phones
+                .iter()
+                .zip(prev.iter())
+                .take_while(|(a, b)| a == b)
+                .count();
+            path.truncate(common + 1);
+            for &t in &phones[common..] {
+                let id = parent.len() as NodeId;
+                parent.push(*path.last().unwrap_or(&ROOT));
+                token.push(t);
+                path.push(id);
+            }
+            node_labels.push((*path.last().unwrap_or(&ROOT), *word));
+            prev = phones;
+        }
+        let n = parent.len();
+        // Children as CSR (counting sort by parent keeps token order: siblings were created in
+        // sorted order).
+        let mut first_edge = vec![0u32; n + 1];
+        for &p in &parent[1..] {
+            first_edge[p as usize + 1] += 1;
+        }
+        for i in 0..n {
+            first_edge[i + 1] += first_edge[i];
+        }
+        let mut fill = first_edge.clone();
+        let mut edges = vec![Edge { token: 0, child: 0 }; n - 1];
+        for c in 1..n {
+            let p = parent[c] as usize;
+            edges[fill[p] as usize] = Edge {
+                token: token[c],
+                child: c as NodeId,
+            };
+            fill[p] += 1;
+        }
+        node_labels.sort_unstable();
+        node_labels.dedup();
+        let mut first_label = vec![0u32; n + 1];
+        for &(node, _) in &node_labels {
+            first_label[node as usize + 1] += 1;
+        }
+        for i in 0..n {
+            first_label[i + 1] += first_label[i];
+        }
+        let labels: Vec<WordId> = node_labels.iter().map(|&(_, w)| w).collect();
+        // Look-ahead: best unigram below each node. Children have larger ids than parents.
+        let mut lookahead = vec![f32::NEG_INFINITY; n];
+        for &(node, w) in &node_labels {
+            let s = word_score[w as usize];
+            if s > lookahead[node as usize] {
+                lookahead[node as usize] = s;
+            }
+        }
+        for c in (1..n).rev() {
+            let p = parent[c] as usize;
+            if lookahead[c] > lookahead[p] {
+                lookahead[p] = lookahead[c];
+            }
+        }
+        lookahead[ROOT as usize] = 0.0;
+        Ok(Lexicon {
+            words,
+            lm_ids,
+            unigram: word_score,
+            word_index,
+            first_edge,
+            edges,
+            first_label,
+            labels,
+            lookahead,
+            prons: prons.len(),
+        })
+    }
+
+    /// The children of `node`, sorted by token.
+    #[inline]
+    pub fn children(&self, node: NodeId) -> &[Edge] {
+        let n = node as usize;
+        &self.edges[self.first_edge[n] as usize..self.first_edge[n + 1] as usize]
+    }
+
+    /// The words whose pronunciation ends at `node`.
+    #[inline]
+    pub fn labels(&self, node: NodeId) -> &[WordId] {
+        let n = node as usize;
+        &self.labels[self.first_label[n] as usize..self.first_label[n + 1] as usize]
+    }
+
+    /// Best unigram log-probability of any word at or below `node` (0 at the root).
+    #[inline]
+    pub fn lookahead(&self, node: NodeId) -> f32 {
+        self.lookahead[node as usize]
+    }
+
+    /// The node reached from `node` by `token`, if any.
+    pub fn child(&self, node: NodeId, token: u16) -> Option<NodeId> {
+        let ch = self.children(node);
+        ch.binary_search_by_key(&token, |e| e.token)
+            .ok()
+            .map(|i| ch[i].child)
+    }
+
+    /// The spelling of word `id`.
+    pub fn word(&self, id: WordId) -> &str {
+        &self.words[id as usize]
+    }
+
+    /// The LM's id for lexicon word `id`.
+    #[inline]
+    pub fn lm_id(&self, id: WordId) -> u32 {
+        self.lm_ids[id as usize]
+    }
+
+    /// The id of `word`, if the lexicon has it.
+    pub fn word_id(&self, word: &str) -> Option<WordId> {
+        self.word_index.get(word).copied()
+    }
+
+    /// Number of words.
+    pub fn num_words(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Number of trie nodes.
+    pub fn num_nodes(&self) -> usize {
+        self.lookahead.len()
+    }
+
+    /// The largest number of children any node has.
+    pub fn max_children(&self) -> usize {
+        self.first_edge
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The largest number of words ending at one node.
+    pub fn max_labels(&self) -> usize {
+        self.first_label
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Pronunciations of `word` (token sequences), by walking the trie. For tests and tools.
+    pub fn pronunciations(&self, word: WordId) -> Vec<Vec<u16>> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(NodeId, Vec<u16>)> = vec![(ROOT, Vec::new())];
+        while let Some((node, path)) = stack.pop() {
+            if self.labels(node).contains(&word) {
+                out.push(path.clone());
+            }
+            for e in self.children(node) {
+                let mut p = path.clone();
+                p.push(e.token);
+                stack.push((e.child, p));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The unigram LM log-probability of word `id`.
+    pub fn unigram(&self, id: WordId) -> f32 {
+        self.unigram[id as usize]
+    }
+
+    /// The word whose pronunciation is closest to `phones` (Levenshtein distance over tokens;
+    /// ties go to the more frequent word), with that distance. A depth-first walk of the trie
+    /// that abandons branches which cannot beat the best so far.
+    pub fn nearest(&self, phones: &[u16]) -> Option<(WordId, usize)> {
+        // rows[d * width..] is the DP row after d trie steps along the current path.
+        let mut rows: Vec<usize> = (0..=phones.len()).collect();
+        self.nearest_from(ROOT, 0, phones, &mut rows, None)
+    }
+
+    fn nearest_from(
+        &self,
+        node: NodeId,
+        depth: usize,
+        phones: &[u16],
+        rows: &mut Vec<usize>,
+        mut best: Option<(WordId, usize, f32)>,
+    ) -> Option<(WordId, usize)> {
+        let m = phones.len();
+        let width = m + 1;
+        let row_min;
+        {
+            let row = &rows[depth * width..(depth + 1) * width];
+            let dist = row[m];
+            for &w in self.labels(node) {
+                let u = self.unigram(w);
+                let better = match best {
+                    None => true,
+                    Some((_, d, bu)) => dist < d || (dist == d && u > bu),
+                };
+                if better {
+                    best = Some((w, dist, u));
+                }
+            }
+            row_min = row.iter().min().copied().unwrap_or(0);
+        }
+        let bound = best.map_or(usize::MAX, |b| b.1);
+        if row_min <= bound {
+            for e in self.children(node) {
+                let need = (depth + 2) * width;
+                if rows.len() < need {
+                    rows.resize(need, 0);
+                }
+                {
+                    let (prev, next) = rows.split_at_mut((depth + 1) * width);
+                    let prev = &prev[depth * width..];
+                    let next = &mut next[..width];
+                    next[0] = depth + 1;
+                    for j in 1..width {
+                        let sub = prev[j - 1] + usize::from(phones[j - 1] != e.token);
+                        next[j] = sub.min(prev[j] + 1).min(next[j - 1] + 1);
+                    }
+                }
+                if let Some((w, d)) = self.nearest_from(e.child, depth + 1, phones, rows, best) {
+                    let u = self.unigram(w);
+                    let better = match best {
+                        None => true,
+                        Some((_, bd, bu)) => d < bd || (d == bd && u > bu),
+                    };
+                    if better {
+                        best = Some((w, d, u));
+                    }
+                }
+            }
+        }
+        best.map(|(w, d, _)| (w, d))
+    }
+
+    /// Sizes.
+    pub fn stats(&self) -> LexiconStats {
+        LexiconStats {
+            words: self.words.len(),
+            pronunciations: self.prons,
+            nodes: self.num_nodes(),
+        }
+    }
+}
+
+/// Parses `word<TAB>tok tok ...` lines; lines with unknown tokens are skipped.
+fn parse_entries<'a>(
+    text: &'a str,
+    token_id: &impl Fn(&str) -> Option<u16>,
+) -> Vec<(&'a str, Vec<u16>)> {
+    let mut out = Vec::new();
+    let mut unknown = 0usize;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        let Some((word, phones)) = line.split_once('\t') else {
+            continue;
+        };
+        let word = word.trim();
+        if word.is_empty() || word.starts_with('#') {
+            continue;
+        }
+        let ids: Option<Vec<u16>> = phones.split_whitespace().map(token_id).collect();
+        match ids {
+            Some(ids) if !ids.is_empty() => out.push((word, ids)),
+            Some(_) => {}
+            None => unknown += 1,
+        }
+    }
+    if unknown > 0 {
+        log::debug!("lexicon: {unknown} pronunciations with tokens the model lacks skipped");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Lexicon {
+        let entries = vec![
+            ("to", vec![1, 2]),
+            ("two", vec![1, 2]),
+            ("tow", vec![1, 2, 3]),
+            ("a", vec![4]),
+            ("at", vec![4, 1]),
+            ("to", vec![1, 5]),
+            ("oov", vec![7]),
+        ];
+        Lexicon::build(entries, |w| match w {
+            "to" => Some((0, -1.0)),
+            "two" => Some((1, -3.0)),
+            "tow" => Some((2, -5.0)),
+            "a" => Some((3, -2.0)),
+            "at" => Some((4, -4.0)),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn trie_shares_prefixes_and_keeps_homophones_at_one_node() {
+        let lx = tiny();
+        // root, 1, 1-2, 1-2-3, 1-5, 4, 4-1
+        assert_eq!(lx.num_nodes(), 7);
+        let n12 = lx.child(lx.child(ROOT, 1).unwrap(), 2).unwrap();
+        let mut ws: Vec<&str> = lx.labels(n12).iter().map(|&w| lx.word(w)).collect();
+        ws.sort();
+        assert_eq!(ws, vec!["to", "two"]);
+        assert_eq!(lx.children(ROOT).iter().map(|e| e.token).collect::<Vec<_>>(), vec![1, 4]);
+    }
+
+    #[test]
+    fn words_missing_from_the_lm_are_dropped() {
+        let lx = tiny();
+        assert!(lx.word_id("oov").is_none());
+        assert!(lx.child(ROOT, 7).is_none());
+    }
+
+    #[test]
+    fn lookahead_is_best_unigram_below() {
+        let lx = tiny();
+        let n1 = lx.child(ROOT, 1).unwrap();
+        assert_eq!(lx.lookahead(n1), -1.0);
+        let n123 = lx.child(lx.child(n1, 2).unwrap(), 3).unwrap();
+        assert_eq!(lx.lookahead(n123), -5.0);
+        assert_eq!(lx.lookahead(lx.child(ROOT, 4).unwrap()), -2.0);
+        assert_eq!(lx.lookahead(ROOT), 0.0);
+    }
+
+    #[test]
+    fn pronunciations_round_trip() {
+        let lx = tiny();
+        let to = lx.word_id("to").unwrap();
+        assert_eq!(lx.pronunciations(to), vec![vec![1, 2], vec![1, 5]]);
+    }
+
+    #[test]
+    fn nearest_finds_closest_pronunciation_and_prefers_frequent_words() {
+        let lx = tiny();
+        let name = |p: &[u16]| lx.nearest(p).map(|(w, d)| (lx.word(w).to_string(), d));
+        assert_eq!(name(&[1, 2, 3]), Some(("tow".into(), 0)));
+        assert_eq!(name(&[1, 2]), Some(("to".into(), 0))); // "two" is a homophone, rarer
+        assert_eq!(name(&[4, 1, 6]), Some(("at".into(), 1)));
+        assert_eq!(name(&[1, 9]), Some(("to".into(), 1)));
+    }
+
+    #[test]
+    fn parse_skips_unknown_tokens_and_junk_lines() {
+        let ids = |t: &str| match t {
+            "a" => Some(1u16),
+            "b" => Some(2),
+            _ => None,
+        };
+        let e = parse_entries("x\ta b\ny\ta zz\n\nno tab here\n#c\ta\nz\t \n", &ids);
+        assert_eq!(e, vec![("x", vec![1, 2])]);
+    }
+}

@@ -1,0 +1,335 @@
+//! `nomen`: the command line. Argument parsing and output formats only; the work is in the
+//! library.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nomen::decoder::DecoderConfig;
+use nomen::model::Precision;
+use nomen::recognizer::{Recognizer, RecognizerConfig, Search, Transcript};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+mod bench;
+
+#[derive(Parser)]
+#[command(
+    name = "nomen",
+    version,
+    about = "Offline English speech recognition that gets your own names right",
+    long_about = "Offline English speech recognition for small ARM boards: a quantized phoneme CTC \
+model (tract), a pronunciation lexicon and a word trigram LM. Never uses the network."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Transcribe WAV files (any common WAV: 8/16/24/32-bit int, float, any rate, any channels).
+    Transcribe(TranscribeArgs),
+    /// Measure speed and memory: model and decoder real-time factors, load times, peak RSS.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// The transcript, one line per file.
+    Text,
+    /// One JSON object per file: {"id","audio","text","words":[{"word","start","end","conf"}]}.
+    Jsonl,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SearchArg {
+    /// Lexicon + LM beam search.
+    Beam,
+    /// Greedy phones snapped to the nearest lexicon word (baseline).
+    Greedy,
+}
+
+/// Where the models are and how to search: shared by all subcommands.
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// Model directory (default: $NOMEN_MODELS, ./models-quantized, or next to the binary).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// Acoustic model precision.
+    #[arg(long, value_parser = parse_precision, default_value = "fp32")]
+    precision: Precision,
+    /// Word LM file (sphinx binary trie or ARPA); default: <models>/en-us.lm.bin.
+    #[arg(long, value_name = "FILE")]
+    lm: Option<PathBuf>,
+    /// Lexicon file (`word<TAB>phones`); default: <models>/lexicon.txt.
+    #[arg(long, value_name = "FILE")]
+    lexicon: Option<PathBuf>,
+    /// Hypotheses kept per frame.
+    #[arg(long)]
+    beam: Option<usize>,
+    /// Score window of the beam (natural-log units).
+    #[arg(long)]
+    beam_threshold: Option<f32>,
+    /// LM weight.
+    #[arg(long)]
+    lm_weight: Option<f32>,
+    /// Score added per word.
+    #[arg(long)]
+    word_bonus: Option<f32>,
+    /// Score added per word-boundary token.
+    #[arg(long)]
+    boundary_bonus: Option<f32>,
+    /// Search.
+    #[arg(long, value_enum, default_value = "beam")]
+    search: SearchArg,
+}
+
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    s.parse().map_err(|e: nomen::model::ModelError| e.to_string())
+}
+
+impl ModelArgs {
+    /// Builds the recognizer configuration.
+    pub fn config(&self) -> Result<RecognizerConfig> {
+        let dir = match &self.models {
+            Some(d) => d.clone(),
+            None => find_models_dir()?,
+        };
+        let mut cfg = RecognizerConfig::with_dir(dir);
+        cfg.model.precision = self.precision;
+        cfg.lm = self.lm.clone();
+        cfg.lexicon = self.lexicon.clone();
+        let d = &mut cfg.decoder;
+        let def = DecoderConfig::default();
+        d.beam_size = self.beam.unwrap_or(def.beam_size);
+        d.beam_threshold = self.beam_threshold.unwrap_or(def.beam_threshold);
+        d.lm_weight = self.lm_weight.unwrap_or(def.lm_weight);
+        d.word_bonus = self.word_bonus.unwrap_or(def.word_bonus);
+        d.boundary_bonus = self.boundary_bonus.unwrap_or(def.boundary_bonus);
+        if d.beam_size == 0 || d.beam_size > 100_000 {
+            bail!("--beam must be between 1 and 100000");
+        }
+        for (name, v) in [
+            ("--beam-threshold", d.beam_threshold),
+            ("--lm-weight", d.lm_weight),
+            ("--word-bonus", d.word_bonus),
+            ("--boundary-bonus", d.boundary_bonus),
+        ] {
+            if !v.is_finite() {
+                bail!("{name} must be a finite number");
+            }
+        }
+        cfg.search = match self.search {
+            SearchArg::Beam => Search::Beam,
+            SearchArg::Greedy => Search::Greedy,
+        };
+        Ok(cfg)
+    }
+
+    /// Loads the recognizer, with a clear error.
+    pub fn load(&self) -> Result<Recognizer> {
+        let cfg = self.config()?;
+        Recognizer::load(cfg).context("cannot load the recognizer")
+    }
+}
+
+fn find_models_dir() -> Result<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(d) = std::env::var_os("NOMEN_MODELS") {
+        candidates.push(PathBuf::from(d));
+    }
+    candidates.push(PathBuf::from("models-quantized"));
+    if let Ok(exe) = std::env::current_exe() {
+        // Next to an installed binary, or the repository of a `cargo build` binary.
+        for up in exe.ancestors().skip(1).take(4) {
+            candidates.push(up.join("models-quantized"));
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models-quantized"));
+    for c in &candidates {
+        if c.join("SHA256SUMS").is_file() {
+            return Ok(c.clone());
+        }
+    }
+    bail!(
+        "no model directory found (looked in {}); pass --models DIR or set NOMEN_MODELS",
+        candidates
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+#[derive(Args)]
+struct TranscribeArgs {
+    /// WAV files to transcribe.
+    #[arg(value_name = "WAV")]
+    wavs: Vec<PathBuf>,
+    /// A JSONL manifest: one {"id", "audio" (relative to the manifest's folder), ...} per line.
+    #[arg(long, value_name = "M.jsonl")]
+    manifest: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Entity list(s) to bias toward (accepted for interface stability; biasing is not
+    /// implemented yet, so this changes nothing).
+    #[arg(long = "entities", value_name = "FILE")]
+    entities: Vec<PathBuf>,
+    /// Turn all biasing off.
+    #[arg(long)]
+    no_bias: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+/// One unit of work: an id and a WAV path.
+struct Job {
+    id: String,
+    audio_field: String,
+    path: PathBuf,
+}
+
+fn read_manifest(path: &Path) -> Result<Vec<Job>> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open manifest {}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut jobs = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: not JSON", path.display(), i + 1))?;
+        let audio = v
+            .get("audio")
+            .and_then(|a| a.as_str())
+            .with_context(|| format!("{}:{}: no \"audio\" string", path.display(), i + 1))?;
+        let id = match v.get("id") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) if !other.is_null() => other.to_string(),
+            _ => audio.to_string(),
+        };
+        jobs.push(Job {
+            id,
+            audio_field: audio.to_string(),
+            path: base.join(audio),
+        });
+    }
+    Ok(jobs)
+}
+
+fn result_json(job: &Job, t: &Transcript) -> serde_json::Value {
+    serde_json::json!({
+        "id": job.id,
+        "audio": job.audio_field,
+        "text": t.text,
+        "words": t.words.iter().map(|w| serde_json::json!({
+            "word": w.word,
+            "start": round3(w.start),
+            "end": round3(w.end),
+            "conf": round3(w.conf),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn round3(x: f32) -> f64 {
+    (f64::from(x) * 1000.0).round() / 1000.0
+}
+
+fn transcribe(args: TranscribeArgs) -> Result<bool> {
+    let mut jobs = Vec::new();
+    if let Some(m) = &args.manifest {
+        jobs.extend(read_manifest(m)?);
+    }
+    for w in &args.wavs {
+        jobs.push(Job {
+            id: w
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            audio_field: w.display().to_string(),
+            path: w.clone(),
+        });
+    }
+    if jobs.is_empty() {
+        bail!("nothing to transcribe: give WAV files or --manifest M.jsonl");
+    }
+    if !args.entities.is_empty() && !args.no_bias {
+        log::warn!("--entities: biasing is not implemented yet; transcribing without it");
+    }
+    let rec = args.model.load()?;
+    let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let progress = !args.quiet && jobs.len() > 1;
+    let tty = std::io::stderr().is_terminal();
+    let mut failed = 0usize;
+    let mut audio_s = 0.0f64;
+    for (i, job) in jobs.iter().enumerate() {
+        let result = nomen::audio::load_wav(&job.path)
+            .map_err(nomen::recognizer::Error::from)
+            .and_then(|a| {
+                audio_s += a.duration_s();
+                if a.truncated {
+                    log::warn!("{}: data chunk cut short; transcribed what is there", job.path.display());
+                }
+                rec.transcribe(&a)
+            });
+        match result {
+            Ok(t) => match args.format {
+                Format::Text => writeln!(out, "{}", t.text)?,
+                Format::Jsonl => writeln!(out, "{}", result_json(job, &t))?,
+            },
+            Err(e) => {
+                failed += 1;
+                eprintln!("nomen: {}: {e}", job.path.display());
+                if args.format == Format::Jsonl {
+                    let v = serde_json::json!({
+                        "id": job.id, "audio": job.audio_field, "text": "", "words": [],
+                        "error": e.to_string(),
+                    });
+                    writeln!(out, "{v}")?;
+                }
+            }
+        }
+        out.flush()?;
+        if progress && (tty || (i + 1) % 25 == 0 || i + 1 == jobs.len()) {
+            let end = if tty && i + 1 < jobs.len() { "\r" } else { "\n" };
+            eprint!(
+                "nomen: {}/{} files, {:.1} s audio in {:.1} s{end}",
+                i + 1,
+                jobs.len(),
+                audio_s,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if failed > 0 {
+        eprintln!("nomen: {failed} of {} files failed", jobs.len());
+    }
+    Ok(failed == 0)
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp(None)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Transcribe(a) => transcribe(a),
+        Command::Bench(a) => bench::run(a).map(|()| true),
+    };
+    match result {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("nomen: error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}

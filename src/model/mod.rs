@@ -1,0 +1,242 @@
+//! The acoustic model: 16 kHz audio in, per-frame phone log-posteriors out.
+//!
+//! The model is the waveform CTC phone recognizer of PyPI `hama` 1.3.13 (Apache-2.0),
+//! converted to fp32 (and optionally int8) by `tools/make_model.py`; see
+//! `models-quantized/MODEL_CARD.md`. It computes its own STFT and log-mel features, so
+//! [`AcousticModel::posteriors`] takes raw samples. Output frames are 20 ms apart over a
+//! 191-token vocabulary (IPA phones, `<wb>` word boundary, `<blank>`).
+//!
+//! ```no_run
+//! use nomen::model::{AcousticModel, ModelConfig};
+//! let model = AcousticModel::load(&ModelConfig::default())?;
+//! let post = model.posteriors(&vec![0.0f32; 16_000])?;
+//! assert_eq!(post.vocab, model.tokens().len());
+//! # Ok::<(), nomen::model::ModelError>(())
+//! ```
+
+mod checksum;
+mod runner;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+
+pub use checksum::{sha256_hex, Checksums};
+pub use runner::{AcousticModel, Posteriors};
+pub use tokens::Tokens;
+
+/// Sample rate the model expects, in Hz.
+pub const SAMPLE_RATE: u32 = 16_000;
+/// Time between two posterior frames, in seconds.
+pub const FRAME_SHIFT_S: f32 = 0.02;
+/// Name of the vocabulary file in the model directory.
+pub const TOKENS_FILE: &str = "tokens.txt";
+/// Name of the checksum file (`sha256sum` format) in the model directory.
+pub const CHECKSUMS_FILE: &str = "SHA256SUMS";
+/// How to (re)create the model files, quoted in error messages.
+pub const MAKE_MODEL_HINT: &str =
+    "create it with `python3 tools/make_model.py` (see models-quantized/MODEL_CARD.md)";
+
+/// Numeric precision of the acoustic model weights, i.e. which ONNX file is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Precision {
+    /// `asr_int8.onnx`: static per-channel int8 (QDQ) weights and activations, STFT and
+    /// mel front end kept in fp32.
+    Int8,
+    /// `asr_fp32.onnx`: the original fp16 weights widened to fp32 (the reference).
+    #[default]
+    Fp32,
+}
+
+impl Precision {
+    /// File name of the ONNX graph for this precision.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Precision::Int8 => "asr_int8.onnx",
+            Precision::Fp32 => "asr_fp32.onnx",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "int8" | "i8" => Ok(Precision::Int8),
+            "fp32" | "f32" | "float" => Ok(Precision::Fp32),
+            _ => Err(ModelError::Config(format!(
+                "unknown precision {s:?} (expected int8 or fp32)"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::Int8 => "int8",
+            Precision::Fp32 => "fp32",
+        })
+    }
+}
+
+/// Where the model lives and how long audio is cut into windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelConfig {
+    /// Directory holding the ONNX files, `tokens.txt` and `SHA256SUMS`
+    /// (default `models-quantized`, relative to the working directory).
+    pub dir: PathBuf,
+    /// Which graph to load.
+    pub precision: Precision,
+    /// Longest stretch of audio given to the network in one call, in seconds. Longer
+    /// input is cut into overlapping windows of this length. At most
+    /// [`ModelConfig::MAX_WINDOW_S`] (the graph truncates its input at 30 s).
+    pub window_s: f32,
+    /// Overlap of consecutive windows, in seconds; the seam is put in its middle, so
+    /// every kept frame has at least `overlap_s / 2` of context on both sides.
+    pub overlap_s: f32,
+}
+
+impl ModelConfig {
+    /// Largest accepted [`ModelConfig::window_s`]: 30 s graph limit minus the 0.3 s
+    /// leading silence and some margin.
+    pub const MAX_WINDOW_S: f32 = 29.5;
+
+    /// The default configuration with another model directory.
+    pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Path of the ONNX graph selected by [`ModelConfig::precision`].
+    pub fn model_path(&self) -> PathBuf {
+        self.dir.join(self.precision.file_name())
+    }
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("models-quantized"),
+            precision: Precision::default(),
+            window_s: 20.0,
+            overlap_s: 4.0,
+        }
+    }
+}
+
+/// Everything that can go wrong loading or running the acoustic model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// A model file is absent.
+    #[error("model file {} not found: {hint}", path.display())]
+    MissingFile {
+        /// The path that was looked for.
+        path: PathBuf,
+        /// How to obtain the file.
+        hint: String,
+    },
+    /// A model file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file's SHA-256 differs from the one recorded in `SHA256SUMS`.
+    #[error(
+        "checksum mismatch for {}: SHA256SUMS says {expected}, the file has {actual}; \
+         the file is corrupt or was replaced without updating SHA256SUMS ({MAKE_MODEL_HINT})",
+        path.display()
+    )]
+    ChecksumMismatch {
+        /// The file whose content is wrong.
+        path: PathBuf,
+        /// Digest recorded in `SHA256SUMS`.
+        expected: String,
+        /// Digest of the file on disk.
+        actual: String,
+    },
+    /// `SHA256SUMS` is malformed or has no entry for a file.
+    #[error("{}: {message}", path.display())]
+    Checksums {
+        /// The `SHA256SUMS` file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `tokens.txt` is malformed.
+    #[error("invalid token list {source_name} (line {line}): {message}")]
+    Tokens {
+        /// File name (or `<tokens text>` when parsed from a string).
+        source_name: String,
+        /// 1-based line number, 0 when not tied to a line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Invalid [`ModelConfig`] or argument.
+    #[error("invalid model configuration: {0}")]
+    Config(String),
+    /// tract failed to load, optimize or run the graph.
+    #[error("acoustic model inference failed ({context}): {message}")]
+    Inference {
+        /// What was being done.
+        context: String,
+        /// tract's error chain.
+        message: String,
+    },
+    /// The graph produced something other than the expected `[1, T, vocab]` log-probs.
+    #[error("unexpected model output: {0}")]
+    BadOutput(String),
+}
+
+impl ModelError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ModelError::MissingFile {
+                path: path.to_path_buf(),
+                hint: MAKE_MODEL_HINT.to_string(),
+            }
+        } else {
+            ModelError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+
+    pub(crate) fn inference(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        ModelError::Inference {
+            context: context.into(),
+            message: format!("{err:#}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_names() {
+        assert_eq!("INT8".parse::<Precision>().unwrap(), Precision::Int8);
+        assert_eq!("fp32".parse::<Precision>().unwrap(), Precision::Fp32);
+        assert!("fp16".parse::<Precision>().is_err());
+        assert_eq!(Precision::Int8.to_string(), "int8");
+        assert_eq!(Precision::Fp32.file_name(), "asr_fp32.onnx");
+    }
+
+    #[test]
+    fn default_config() {
+        let c = ModelConfig::default();
+        assert_eq!(c.dir, PathBuf::from("models-quantized"));
+        assert_eq!(c.model_path(), Path::new("models-quantized").join(c.precision.file_name()));
+        assert!(c.window_s <= ModelConfig::MAX_WINDOW_S && c.overlap_s < c.window_s / 2.0);
+        assert_eq!(ModelConfig::with_dir("/x").dir, PathBuf::from("/x"));
+    }
+}

@@ -1,0 +1,307 @@
+//! The offline recognizer: audio -> acoustic model -> posteriors -> word decoder -> transcript.
+//!
+//! Loads the model, the LM and the lexicon once; [`Recognizer::transcribe`] can then be called
+//! for any number of utterances (from several threads: it holds no mutable state).
+
+use crate::audio::Audio16k;
+use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
+use crate::lexicon::{Lexicon, LexiconError};
+use crate::lm::{LmError, WordLm};
+use crate::model::{AcousticModel, ModelConfig, ModelError, Posteriors};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// File name of the word LM in the model directory.
+pub const LM_FILE: &str = "en-us.lm.bin";
+/// File name of the pronunciation lexicon in the model directory.
+pub const LEXICON_FILE: &str = "lexicon.txt";
+
+/// Anything that stops recognition.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading audio.
+    #[error(transparent)]
+    Audio(#[from] crate::audio::AudioError),
+    /// The acoustic model.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The word LM.
+    #[error(transparent)]
+    Lm(#[from] LmError),
+    /// The lexicon.
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
+    /// Settings that cannot work together.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// How words are found in the posteriors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Search {
+    /// Lexicon + LM beam search (the product).
+    #[default]
+    Beam,
+    /// Best token per frame, split at word boundaries, each span snapped to the lexicon word
+    /// with the closest pronunciation (a baseline).
+    Greedy,
+}
+
+/// Everything the recognizer is built from.
+#[derive(Debug, Clone)]
+pub struct RecognizerConfig {
+    /// The acoustic model (its `dir` also holds the LM and lexicon by default).
+    pub model: ModelConfig,
+    /// The word LM (`None`: `<model dir>/en-us.lm.bin`).
+    pub lm: Option<PathBuf>,
+    /// The lexicon (`None`: `<model dir>/lexicon.txt`).
+    pub lexicon: Option<PathBuf>,
+    /// Beam search settings.
+    pub decoder: DecoderConfig,
+    /// Which search.
+    pub search: Search,
+}
+
+impl RecognizerConfig {
+    /// Defaults with the model files in `dir`.
+    pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
+        RecognizerConfig {
+            model: ModelConfig::with_dir(dir),
+            lm: None,
+            lexicon: None,
+            decoder: DecoderConfig::default(),
+            search: Search::default(),
+        }
+    }
+
+    fn lm_path(&self) -> PathBuf {
+        self.lm.clone().unwrap_or_else(|| self.model.dir.join(LM_FILE))
+    }
+
+    fn lexicon_path(&self) -> PathBuf {
+        self.lexicon
+            .clone()
+            .unwrap_or_else(|| self.model.dir.join(LEXICON_FILE))
+    }
+}
+
+/// A recognized word with its time span in seconds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Word {
+    /// The word as written in the lexicon.
+    pub word: String,
+    /// Start time (s).
+    pub start: f32,
+    /// End time (s).
+    pub end: f32,
+    /// Confidence in `[0, 1]`.
+    pub conf: f32,
+}
+
+/// The result for one utterance.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Transcript {
+    /// Words joined by spaces.
+    pub text: String,
+    /// The words with times.
+    pub words: Vec<Word>,
+}
+
+/// Load times, for the benchmark and logs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadTimes {
+    /// Acoustic model (read, verify, optimize), seconds.
+    pub model_s: f64,
+    /// Word LM, seconds.
+    pub lm_s: f64,
+    /// Lexicon and trie, seconds.
+    pub lexicon_s: f64,
+}
+
+/// The loaded recognizer.
+pub struct Recognizer {
+    model: AcousticModel,
+    lm: WordLm,
+    lexicon: Lexicon,
+    roles: TokenRoles,
+    cfg: RecognizerConfig,
+    load_times: LoadTimes,
+}
+
+impl Recognizer {
+    /// Loads model, LM and lexicon.
+    pub fn load(cfg: RecognizerConfig) -> Result<Recognizer, Error> {
+        let t = Instant::now();
+        let model = AcousticModel::load(&cfg.model)?;
+        let model_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let lm = WordLm::load(&cfg.lm_path())?;
+        let lm_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let tokens = model.tokens();
+        let lexicon = Lexicon::load(
+            &cfg.lexicon_path(),
+            |s| tokens.id(s).and_then(|i| u16::try_from(i).ok()),
+            |w| lm.word_id(w).map(|id| (id, lm.unigram(id))),
+        )?;
+        let lexicon_s = t.elapsed().as_secs_f64();
+        let stats = lexicon.stats();
+        log::info!(
+            "loaded model {:.0} ms, LM {:.0} ms ({} words), lexicon {:.0} ms ({} words, {} pronunciations, {} nodes)",
+            model_s * 1e3,
+            lm_s * 1e3,
+            lm.vocab_size(),
+            lexicon_s * 1e3,
+            stats.words,
+            stats.pronunciations,
+            stats.nodes
+        );
+        let to_u16 = |i: usize| {
+            u16::try_from(i).map_err(|_| Error::Config(format!("token id {i} too large")))
+        };
+        let roles = TokenRoles {
+            vocab: tokens.len(),
+            blank: to_u16(tokens.blank())?,
+            word_boundary: tokens.word_boundary().map(to_u16).transpose()?,
+        };
+        Ok(Recognizer {
+            model,
+            lm,
+            lexicon,
+            roles,
+            cfg,
+            load_times: LoadTimes {
+                model_s,
+                lm_s,
+                lexicon_s,
+            },
+        })
+    }
+
+    /// How long loading took.
+    pub fn load_times(&self) -> LoadTimes {
+        self.load_times
+    }
+
+    /// The acoustic model.
+    pub fn model(&self) -> &AcousticModel {
+        &self.model
+    }
+
+    /// The lexicon.
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// The word LM.
+    pub fn lm(&self) -> &WordLm {
+        &self.lm
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RecognizerConfig {
+        &self.cfg
+    }
+
+    /// Transcribes 16 kHz mono audio.
+    pub fn transcribe(&self, audio: &Audio16k) -> Result<Transcript, Error> {
+        let post = self.model.posteriors(&audio.samples)?;
+        Ok(self.decode(&post))
+    }
+
+    /// Reads and transcribes a WAV file.
+    pub fn transcribe_file(&self, path: &Path) -> Result<Transcript, Error> {
+        let audio = crate::audio::load_wav(path)?;
+        self.transcribe(&audio)
+    }
+
+    /// Decodes posteriors with the configured search.
+    pub fn decode(&self, post: &Posteriors) -> Transcript {
+        match self.cfg.search {
+            Search::Beam => {
+                let best = self.nbest(post).into_iter().next();
+                best.map(|h| self.to_transcript(&h, post.frame_shift_s))
+                    .unwrap_or_default()
+            }
+            Search::Greedy => self.greedy(post),
+        }
+    }
+
+    /// The n-best hypotheses of the beam search, best first.
+    pub fn nbest(&self, post: &Posteriors) -> Vec<Hypothesis> {
+        let mut dec = BeamDecoder::new(&self.lexicon, &self.lm, self.roles, self.cfg.decoder);
+        dec.advance(&post.data);
+        dec.finish()
+    }
+
+    /// Turns a hypothesis into words and times.
+    pub fn to_transcript(&self, h: &Hypothesis, frame_shift_s: f32) -> Transcript {
+        let words: Vec<Word> = h
+            .words
+            .iter()
+            .map(|w| Word {
+                word: self.lexicon.word(w.word).to_string(),
+                start: w.start as f32 * frame_shift_s,
+                end: w.end as f32 * frame_shift_s,
+                conf: w.conf,
+            })
+            .collect();
+        let text = words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Transcript { text, words }
+    }
+
+    fn greedy(&self, post: &Posteriors) -> Transcript {
+        let blank = usize::from(self.roles.blank);
+        let wb = self.roles.word_boundary.map(usize::from);
+        let mut words = Vec::new();
+        let mut span: Vec<u16> = Vec::new();
+        let mut span_start = 0usize;
+        let mut prev = usize::MAX;
+        let flush = |span: &mut Vec<u16>, start: usize, end: usize, words: &mut Vec<Word>| {
+            if span.is_empty() {
+                return;
+            }
+            if let Some((w, dist)) = self.lexicon.nearest(span) {
+                let conf = 1.0 - dist as f32 / span.len().max(1) as f32;
+                words.push(Word {
+                    word: self.lexicon.word(w).to_string(),
+                    start: start as f32 * post.frame_shift_s,
+                    end: end as f32 * post.frame_shift_s,
+                    conf: conf.clamp(0.0, 1.0),
+                });
+            }
+            span.clear();
+        };
+        for t in 0..post.frames {
+            let row = post.frame(t);
+            let best = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i)
+                .unwrap_or(blank);
+            if best != prev && best != blank {
+                if Some(best) == wb {
+                    flush(&mut span, span_start, t, &mut words);
+                } else {
+                    if span.is_empty() {
+                        span_start = t;
+                    }
+                    span.push(best as u16);
+                }
+            }
+            prev = best;
+        }
+        flush(&mut span, span_start, post.frames, &mut words);
+        let text = words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Transcript { text, words }
+    }
+}
