@@ -1,17 +1,263 @@
-//! `nomen bench`: speed and memory of each stage.
+//! `nomen bench`: speed and memory of each stage, measured side by side in one run.
+//!
+//! Prints, for each acoustic-model precision: load time, model real-time factor (RTF),
+//! decoder RTF; peak resident memory; CPU features; and, when Python with onnxruntime is
+//! available, the same graphs in onnxruntime (1 thread) on the same audio, as ratios.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
+use nomen::model::Precision;
+use nomen::recognizer::Recognizer;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
 
 /// Arguments of `nomen bench`.
 #[derive(Args)]
 pub struct BenchArgs {
+    /// WAV files to measure on (default: the bundled samples and test fixtures).
+    #[arg(value_name = "WAV")]
+    wavs: Vec<PathBuf>,
+    /// Runs of each stage; the fastest is reported (least disturbed by other load).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Skip the onnxruntime comparison.
+    #[arg(long)]
+    no_ort: bool,
+    /// Python interpreter for the onnxruntime comparison.
+    #[arg(long, default_value = "python3")]
+    python: String,
     #[command(flatten)]
     model: crate::ModelArgs,
 }
 
+fn default_wavs() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for dir in ["samples", "tests/fixtures/audio"] {
+        if let Ok(rd) = std::fs::read_dir(root.join(dir)) {
+            let mut v: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+                .collect();
+            v.sort();
+            out.extend(v);
+        }
+    }
+    out
+}
+
+/// Peak resident set size of this process in MiB (Linux `VmHWM`), if known.
+pub fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// CPU features that matter for tract's kernels.
+pub fn cpu_features() -> String {
+    let mut f: Vec<&str> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            f.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            f.push("fma");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            f.push("avx512f");
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            f.push("neon");
+        }
+        if std::arch::is_aarch64_feature_detected!("dotprod") {
+            f.push("dotprod");
+        }
+        if std::arch::is_aarch64_feature_detected!("fp16") {
+            f.push("fp16");
+        }
+        if std::arch::is_aarch64_feature_detected!("i8mm") {
+            f.push("i8mm");
+        }
+    }
+    format!("{} [{}]", std::env::consts::ARCH, f.join(" "))
+}
+
+fn min_time(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats.max(1) {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
+}
+
+struct Row {
+    precision: Precision,
+    load_s: f64,
+    model_s: f64,
+}
+
 /// Runs the benchmark.
 pub fn run(args: BenchArgs) -> Result<()> {
-    let _ = args.model.config()?;
-    anyhow::bail!("not yet")
+    let wavs = if args.wavs.is_empty() {
+        default_wavs()
+    } else {
+        args.wavs.clone()
+    };
+    anyhow::ensure!(!wavs.is_empty(), "no WAV files to measure on");
+    let mut audio = Vec::new();
+    for w in &wavs {
+        audio.push(nomen::audio::load_wav(w).with_context(|| format!("{}", w.display()))?);
+    }
+    let audio_s: f64 = audio.iter().map(|a| a.duration_s()).sum();
+    println!("nomen bench: {} files, {:.1} s of audio, {} repeats (fastest kept)", wavs.len(), audio_s, args.repeats);
+    println!("cpu: {}, threads used: 1", cpu_features());
+
+    // The configured precision first: the whole pipeline, load times and peak memory.
+    let cfg = args.model.config()?;
+    let t = Instant::now();
+    let rec = Recognizer::load(cfg.clone()).context("loading the recognizer")?;
+    let total_load = t.elapsed().as_secs_f64();
+    let lt = rec.load_times();
+    let mut posts = Vec::new();
+    let model_s = min_time(args.repeats, || {
+        posts.clear();
+        for a in &audio {
+            posts.push(rec.model().posteriors(&a.samples)?);
+        }
+        Ok(())
+    })?;
+    let decode_s = min_time(args.repeats, || {
+        for p in &posts {
+            std::hint::black_box(rec.nbest(p));
+        }
+        Ok(())
+    })?;
+    let rss = peak_rss_mib();
+    println!();
+    println!("pipeline ({} model, beam {}):", cfg.model.precision, cfg.decoder.beam_size);
+    println!(
+        "  load: {:.0} ms total (model {:.0} ms, LM {:.0} ms, lexicon {:.0} ms)",
+        total_load * 1e3,
+        lt.model_s * 1e3,
+        lt.lm_s * 1e3,
+        lt.lexicon_s * 1e3
+    );
+    println!("  model RTF:   {:.4}  ({:.3} s for {:.1} s)", model_s / audio_s, model_s, audio_s);
+    println!("  decoder RTF: {:.4}  ({:.3} s)", decode_s / audio_s, decode_s);
+    println!(
+        "  total RTF:   {:.4}  (load included: {:.4})",
+        (model_s + decode_s) / audio_s,
+        (model_s + decode_s + total_load) / audio_s
+    );
+    if let Some(r) = rss {
+        println!("  peak RSS: {r:.1} MiB");
+    }
+    drop(posts);
+    drop(rec);
+
+    // Both precisions of the acoustic model, side by side.
+    let mut rows = Vec::new();
+    for precision in [Precision::Fp32, Precision::Int8] {
+        let mut mc = cfg.model.clone();
+        mc.precision = precision;
+        let t = Instant::now();
+        let model = match nomen::model::AcousticModel::load(&mc) {
+            Ok(m) => m,
+            Err(e) => {
+                println!("  {precision}: not measured: {e}");
+                continue;
+            }
+        };
+        let load_s = t.elapsed().as_secs_f64();
+        let model_s = min_time(args.repeats, || {
+            for a in &audio {
+                std::hint::black_box(model.posteriors(&a.samples)?);
+            }
+            Ok(())
+        })?;
+        rows.push(Row {
+            precision,
+            load_s,
+            model_s,
+        });
+    }
+    println!();
+    println!("acoustic model in tract (1 thread):");
+    println!("  precision   load ms   RTF      ");
+    for r in &rows {
+        println!("  {:<10} {:>8.0}   {:.4}", r.precision.to_string(), r.load_s * 1e3, r.model_s / audio_s);
+    }
+    if let [a, b] = &rows[..] {
+        println!("  int8 / fp32 time: {:.2}x", b.model_s / a.model_s);
+    }
+
+    if !args.no_ort {
+        ort_comparison(&args, &cfg.model.dir, &wavs, &rows, audio_s);
+    }
+    Ok(())
+}
+
+fn ort_comparison(
+    args: &BenchArgs,
+    dir: &std::path::Path,
+    wavs: &[PathBuf],
+    rows: &[Row],
+    audio_s: f64,
+) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/bench_ort.py");
+    let out = Command::new(&args.python)
+        .arg(&script)
+        .arg("--models")
+        .arg(dir)
+        .arg("--repeats")
+        .arg(args.repeats.to_string())
+        .args(wavs)
+        .output();
+    println!();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        Ok(o) => {
+            println!(
+                "onnxruntime comparison skipped: {}",
+                String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("failed")
+            );
+            return;
+        }
+        Err(e) => {
+            println!("onnxruntime comparison skipped: cannot run {}: {e}", args.python);
+            return;
+        }
+    };
+    let v: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => {
+            println!("onnxruntime comparison skipped: bad output: {e}");
+            return;
+        }
+    };
+    println!(
+        "tract vs onnxruntime {} (1 thread, same graphs, same audio):",
+        v["version"].as_str().unwrap_or("?")
+    );
+    println!("  precision   tract RTF   ORT RTF   tract/ORT time");
+    for r in rows {
+        let key = r.precision.to_string();
+        if let Some(ort_s) = v["seconds"][&key].as_f64() {
+            println!(
+                "  {:<10} {:>9.4}   {:>7.4}   {:.2}x",
+                key,
+                r.model_s / audio_s,
+                ort_s / audio_s,
+                r.model_s / ort_s
+            );
+        }
+    }
 }

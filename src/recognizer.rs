@@ -3,6 +3,7 @@
 //! Loads the model, the LM and the lexicon once; [`Recognizer::transcribe`] can then be called
 //! for any number of utterances (from several threads: it holds no mutable state).
 
+use crate::audio::segment::{speech_segments, SegmentConfig};
 use crate::audio::Audio16k;
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
 use crate::lexicon::{Lexicon, LexiconError};
@@ -60,6 +61,8 @@ pub struct RecognizerConfig {
     pub decoder: DecoderConfig,
     /// Which search.
     pub search: Search,
+    /// How long audio is cut at pauses.
+    pub segment: SegmentConfig,
 }
 
 impl RecognizerConfig {
@@ -71,6 +74,7 @@ impl RecognizerConfig {
             lexicon: None,
             decoder: DecoderConfig::default(),
             search: Search::default(),
+            segment: SegmentConfig::default(),
         }
     }
 
@@ -203,10 +207,23 @@ impl Recognizer {
         &self.cfg
     }
 
-    /// Transcribes 16 kHz mono audio.
+    /// Transcribes 16 kHz mono audio. Long audio is cut at pauses and each stretch of speech
+    /// is recognized on its own (see [`crate::audio::segment`]).
     pub fn transcribe(&self, audio: &Audio16k) -> Result<Transcript, Error> {
-        let post = self.model.posteriors(&audio.samples)?;
-        Ok(self.decode(&post))
+        let segments = speech_segments(&audio.samples, &self.cfg.segment);
+        let mut out = Transcript::default();
+        for seg in segments {
+            let offset = seg.start as f32 / crate::audio::MODEL_RATE as f32;
+            let post = self.model.posteriors(&audio.samples[seg])?;
+            let t = self.decode(&post);
+            for mut w in t.words {
+                w.start += offset;
+                w.end += offset;
+                out.words.push(w);
+            }
+        }
+        out.text = join_words(&out.words);
+        Ok(out)
     }
 
     /// Reads and transcribes a WAV file.
@@ -246,12 +263,10 @@ impl Recognizer {
                 conf: w.conf,
             })
             .collect();
-        let text = words
-            .iter()
-            .map(|w| w.word.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Transcript { text, words }
+        Transcript {
+            text: join_words(&words),
+            words,
+        }
     }
 
     fn greedy(&self, post: &Posteriors) -> Transcript {
@@ -297,11 +312,17 @@ impl Recognizer {
             prev = best;
         }
         flush(&mut span, span_start, post.frames, &mut words);
-        let text = words
-            .iter()
-            .map(|w| w.word.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Transcript { text, words }
+        Transcript {
+            text: join_words(&words),
+            words,
+        }
     }
+}
+
+fn join_words(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|w| w.word.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

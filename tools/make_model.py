@@ -639,6 +639,9 @@ def write_card(out, info):
             f"{v['quantized_nodes']} | {v['agreement']['phone_agreement'] * 100:.2f}% | "
             f"{v['agreement']['frame_agreement'] * 100:.2f}% | {v['speed']['rtf']:.4f} | "
             f"{v['size'] / 1e6:.2f} MB | {'**shipped**' if v['name'] == info['chosen'] else ''} |")
+    sens = "\n".join(
+        f"| {x['group']} | {x['nodes']} | {x['agreement']['phone_agreement'] * 100:.2f}% | "
+        f"{x['agreement']['frame_agreement'] * 100:.2f}% |" for x in info["sensitivity"])
     files = "\n".join(f"| `{name}` | {size / 1e6:.2f} MB | `{digest}` |"
                       for name, size, digest in info["outputs"])
     int8_line = (f"`{INT8_NAME}` is variant **{info['chosen']}**."
@@ -718,7 +721,22 @@ int8 variants tried (minimum phone agreement to ship: {info['min_agreement'] * 1
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(rows)}
 
-Reproduce: `{info['command']}` (prints the same numbers; timings vary with the machine).
+Each part quantized on its own (percentile calibration), to show where the error comes
+from:
+
+| part | Conv/MatMul nodes | phone agreement | frame agreement |
+| --- | --- | --- | --- |
+{sens}
+
+The depthwise convolutions, the attention score/context products (both operands are
+activations) and the pointwise convolutions (even with int8 weights only, in an
+exploratory run) each cost several percent on their own; together they make the fully
+quantized graph unusable. Only the attention projections/feed-forward, the
+squeeze-excitation 1x1 convolutions and the output projection quantize cleanly. On this
+x86 CPU int8 brings no onnxruntime speed-up for this small graph either.
+
+Reproduce: `{info['command']}` (agreements are deterministic; timings vary with the
+machine and its load).
 
 ## Rust / tract
 
@@ -808,6 +826,17 @@ def main():
         if chosen is None and agreement["phone_agreement"] >= args.min_agreement:
             chosen = r
 
+    # Sensitivity: every part quantized on its own (not shippable, for the card).
+    sensitivity = []
+    if not args.variants:
+        for group in ALL_GROUPS:
+            v = {"name": f"only-{group}", "groups": [group], "calibration": "percentile"}
+            path = qdir / f"{v['name']}.onnx"
+            n_nodes = quantize(fp32_path, path, clips, v)
+            agreement = compare(s32, session(path), items, blank, wb)
+            log(f"  {group} alone: phone agreement {agreement['phone_agreement']:.4f}")
+            sensitivity.append({"group": group, "nodes": n_nodes, "agreement": agreement})
+
     int8_path = out / INT8_NAME
     if chosen:
         shutil.copyfile(chosen["path"], int8_path)
@@ -828,6 +857,7 @@ def main():
         "variants": [{k: r[k] for k in ("name", "calibration", "groups", "agreement",
                                         "speed", "size", "quantized_nodes")} for r in results],
         "chosen": chosen["name"] if chosen else None,
+        "sensitivity": sensitivity,
         "min_agreement": args.min_agreement,
         "outputs": outputs,
         "fp32_vs_fp16": fp32_vs_fp16,

@@ -3,6 +3,7 @@
 //! Knows nothing of models or words.
 
 pub mod resample;
+pub mod segment;
 pub mod wav;
 
 use std::path::{Path, PathBuf};

@@ -89,7 +89,9 @@ impl Lexicon {
             path: path.to_path_buf(),
             source,
         })?;
+        let t0 = std::time::Instant::now();
         let entries = parse_entries(&text, &token_id);
+        log::debug!("lexicon: parsed {} entries in {:?}", entries.len(), t0.elapsed());
         Lexicon::build(entries, lm_word).map_err(|msg| LexiconError::Format {
             path: path.to_path_buf(),
             msg,
@@ -97,45 +99,56 @@ impl Lexicon {
     }
 
     /// Builds a lexicon from `(word, token ids)` pairs.
-    pub fn build<'a>(
-        entries: impl IntoIterator<Item = (&'a str, Vec<u16>)>,
+    pub fn build<'a, P: AsRef<[u16]>>(
+        entries: impl IntoIterator<Item = (&'a str, P)>,
         lm_word: impl Fn(&str) -> Option<(u32, f32)>,
     ) -> Result<Lexicon, String> {
         let mut words: Vec<String> = Vec::new();
         let mut lm_ids: Vec<u32> = Vec::new();
         let mut word_index: HashMap<String, WordId> = HashMap::new();
         let mut word_score: Vec<f32> = Vec::new();
-        let mut prons: Vec<(Vec<u16>, WordId)> = Vec::new();
+        // All phone sequences in one buffer: (offset, len, word) per pronunciation.
+        let mut phone_buf: Vec<u16> = Vec::new();
+        let mut spans: Vec<(u32, u32, WordId)> = Vec::new();
         let mut dropped = 0usize;
+        let mut last: Option<(&str, WordId)> = None;
         for (word, phones) in entries {
+            let phones = phones.as_ref();
             if phones.is_empty() {
                 continue;
             }
-            let id = match word_index.get(word) {
-                Some(&id) => id,
-                None => {
-                    let Some((lm_id, score)) = lm_word(word) else {
-                        dropped += 1;
-                        continue;
-                    };
-                    let id = words.len() as WordId;
-                    words.push(word.to_string());
-                    lm_ids.push(lm_id);
-                    word_index.insert(word.to_string(), id);
-                    word_score.push(score);
-                    id
-                }
+            let id = match last {
+                Some((w, id)) if w == word => id,
+                _ => match word_index.get(word) {
+                    Some(&id) => id,
+                    None => {
+                        let Some((lm_id, score)) = lm_word(word) else {
+                            dropped += 1;
+                            continue;
+                        };
+                        let id = words.len() as WordId;
+                        words.push(word.to_string());
+                        lm_ids.push(lm_id);
+                        word_index.insert(word.to_string(), id);
+                        word_score.push(score);
+                        id
+                    }
+                },
             };
-            prons.push((phones, id));
+            last = Some((word, id));
+            spans.push((phone_buf.len() as u32, phones.len() as u32, id));
+            phone_buf.extend_from_slice(phones);
         }
         if dropped > 0 {
             log::debug!("lexicon: {dropped} pronunciations of words outside the LM dropped");
         }
-        if prons.is_empty() {
+        if spans.is_empty() {
             return Err("no usable pronunciations".into());
         }
-        prons.sort_unstable();
-        prons.dedup();
+        let seq = |&(o, l, _): &(u32, u32, WordId)| &phone_buf[o as usize..(o + l) as usize];
+        spans.sort_unstable_by(|a, b| seq(a).cmp(seq(b)).then(a.2.cmp(&b.2)));
+        spans.dedup_by(|a, b| a.2 == b.2 && seq(a) == seq(b));
+        let prons: Vec<(&[u16], WordId)> = spans.iter().map(|s| (seq(s), s.2)).collect();
 
         // Nodes in depth-first order of the sorted pronunciations.
         let mut parent: Vec<NodeId> = vec![ROOT];
@@ -143,7 +156,7 @@ impl Lexicon {
         let mut node_labels: Vec<(NodeId, WordId)> = Vec::with_capacity(prons.len());
         let mut path: Vec<NodeId> = vec![ROOT];
         let mut prev: &[u16] = &[];
-        for (phones, word) in &prons {
+        for &(phones, word) in &prons {
             let common = phones
                 .iter()
                 .zip(prev.iter())
@@ -156,7 +169,7 @@ impl Lexicon {
                 token.push(t);
                 path.push(id);
             }
-            node_labels.push((*path.last().unwrap_or(&ROOT), *word));
+            node_labels.push((*path.last().unwrap_or(&ROOT), word));
             prev = phones;
         }
         let n = parent.len();

@@ -137,7 +137,10 @@ pub(crate) fn build(
         // Re-sort; the blanks are recognised by their NaN placeholder.
         lower.sort()?;
         dummy[k - 3] = lower.prob.iter().map(|p| p.is_nan()).collect();
-        debug_assert_eq!(dummy[k - 3].iter().filter(|&&d| d).count(), lower.len() - first_new);
+        debug_assert_eq!(
+            dummy[k - 3].iter().filter(|&&d| d).count(),
+            lower.len() - first_new
+        );
     }
 
     // Blank probabilities, bottom up: p(w_k | w_1..) = bo(w_1 .. w_(k-1)) + p(w_k | w_2..).
@@ -146,10 +149,7 @@ pub(crate) fn build(
             continue;
         }
         let k = li + 2;
-        for i in 0..levels[li].len() {
-            if !dummy[li][i] {
-                continue;
-            }
+        for (i, _) in dummy[li].iter().enumerate().filter(|(_, &d)| d) {
             let p = levels[li].path(i).to_vec();
             let (parent_prob, ctx_bo) = if k == 2 {
                 (uni_prob[p[0] as usize], uni_bo[p[1] as usize])
@@ -160,6 +160,27 @@ pub(crate) fn build(
                 (lower.prob[parent], lower.bo[ctx])
             };
             levels[li].prob[i] = ctx_bo + parent_prob;
+        }
+    }
+
+    // Blanks that are nobody's context (only some n-gram's suffix) are inert: they
+    // hold exactly the back-off value, so they must not make a state keep their
+    // context. Top down: a record matters if it is real or the context of a
+    // record that matters.
+    let mut matters: Vec<Vec<bool>> = dummy
+        .iter()
+        .map(|d| d.iter().map(|&b| !b).collect())
+        .collect();
+    for li in (1..levels.len()).rev() {
+        let k = li + 2;
+        for i in 0..levels[li].len() {
+            if matters[li][i] {
+                let ctx = &levels[li].path(i)[1..k];
+                let j = levels[li - 1]
+                    .find(ctx)
+                    .ok_or_else(|| internal("context"))?;
+                matters[li - 1][j] = true;
+            }
         }
     }
 
@@ -221,6 +242,13 @@ pub(crate) fn build(
         } else {
             required_bits(levels[li + 1].len() as u32)
         };
+        let mut inert = Vec::new();
+        if matters[li].iter().any(|&m| !m) {
+            inert = vec![0u64; g.len().div_ceil(64)];
+            for (i, _) in matters[li].iter().enumerate().filter(|(_, &m)| !m) {
+                inert[i / 64] |= 1 << (i % 64);
+            }
+        }
         let spec = LevelSpec {
             byte_offset: offset,
             count,
@@ -230,6 +258,7 @@ pub(crate) fn build(
             next_bits,
             prob_table,
             bo_table,
+            inert,
         };
         offset += spec.byte_len() as usize;
         specs.push(spec);

@@ -140,6 +140,7 @@ const FLOOR: f32 = -99.0 * std::f32::consts::LN_10;
 impl WordLm {
     /// Loads an LM, sniffing its format: a sphinx binary trie LM (by its magic
     /// bytes) or an ARPA text LM (a `\data\` section, whatever the file name).
+    /// The vocabulary must contain `<s>` and `</s>`.
     ///
     /// A sphinx file is memory-mapped and read in place; it must not change while
     /// the `WordLm` lives.

@@ -26,10 +26,10 @@
 //! The levels are read in place from the memory map; only the unigrams and the
 //! quantization tables are copied (into ln units).
 
+use super::bits::required_bits;
 use super::trie::{Backing, LevelSpec, Trie, Unigram, MAX_ORDER};
 use super::vocab::Vocab;
 use super::Bad;
-use super::bits::required_bits;
 
 /// The file's first bytes.
 pub(crate) const MAGIC: &[u8] = b"Trie Language Model";
@@ -156,6 +156,7 @@ pub(crate) fn parse(data: Backing) -> Result<(Trie, Vocab), Bad> {
             next_bits,
             prob_table,
             bo_table,
+            inert: Vec::new(),
         };
         let len = usize::try_from(spec.byte_len())
             .map_err(|_| Bad::Format(format!("level {k} too large")))?;
@@ -176,10 +177,7 @@ pub(crate) fn parse(data: Backing) -> Result<(Trie, Vocab), Bad> {
         )));
     }
     if r.pos != bytes.len() {
-        log::warn!(
-            "sphinx LM: {} trailing bytes ignored",
-            bytes.len() - r.pos
-        );
+        log::warn!("sphinx LM: {} trailing bytes ignored", bytes.len() - r.pos);
     }
     let blob = String::from_utf8(blob.to_vec())
         .map_err(|e| Bad::Format(format!("vocabulary is not UTF-8: {e}")))?;

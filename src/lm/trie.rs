@@ -81,6 +81,11 @@ pub(crate) struct LevelSpec {
     pub prob_table: Vec<f32>,
     /// ln backoffs, at least `1 << bo_bits` of them.
     pub bo_table: Vec<f32>,
+    /// Optional bit set of "inert" records: blanks that only stand in for a
+    /// back-off (an ARPA reader's missing suffixes). Their existence changes no
+    /// score, so they do not make their context worth keeping in a state.
+    /// Empty: every record counts.
+    pub inert: Vec<u64>,
 }
 
 impl LevelSpec {
@@ -114,6 +119,8 @@ struct Level {
     bo_table: Box<[f32]>,
     /// Bit set: keep this context in a state (empty for the top order).
     keep: Vec<u64>,
+    /// See [`LevelSpec::inert`].
+    inert: Vec<u64>,
 }
 
 impl Level {
@@ -231,7 +238,7 @@ impl Trie {
         for (li, s) in specs.into_iter().enumerate() {
             let k = li + 2;
             let top = k == order;
-            if s.word_bits > 32 || s.prob_bits > 24 || s.bo_bits > 24 || s.next_bits > 32 {
+            if s.word_bits > 32 || s.prob_bits > 30 || s.bo_bits > 30 || s.next_bits > 32 {
                 return Err(format!("level {k}: field widths out of range"));
             }
             if top && (s.next_bits != 0 || s.bo_bits != 0) {
@@ -244,10 +251,17 @@ impl Trie {
                     s.count
                 ));
             }
+            if !s.inert.is_empty() && s.inert.len() < (s.count as usize).div_ceil(64) {
+                return Err(format!("level {k}: inert bit set too short"));
+            }
             if s.prob_table.len() < 1 << s.prob_bits || s.bo_table.len() < 1 << s.bo_bits {
                 return Err(format!("level {k}: quantization table too short"));
             }
-            if s.prob_table.iter().chain(&s.bo_table).any(|v| !v.is_finite()) {
+            if s.prob_table
+                .iter()
+                .chain(&s.bo_table)
+                .any(|v| !v.is_finite())
+            {
                 return Err(format!("level {k}: non-finite value in quantization table"));
             }
             let bo_shift = s.word_bits as u64;
@@ -267,6 +281,7 @@ impl Trie {
                 prob_table: s.prob_table.into_boxed_slice(),
                 bo_table: s.bo_table.into_boxed_slice(),
                 keep: Vec::new(),
+                inert: s.inert,
             });
         }
         let mut trie = Trie {
@@ -334,7 +349,11 @@ impl Trie {
                     lvl.count
                 ));
             }
-            let parents = if li == 0 { v } else { self.levels[li - 1].count };
+            let parents = if li == 0 {
+                v
+            } else {
+                self.levels[li - 1].count
+            };
             let parent_end = |p: u32| {
                 if li == 0 {
                     self.unigrams[p as usize + 1].next
@@ -410,8 +429,11 @@ impl Trie {
                         unsorted += 1;
                     }
                     prev_w = Some(w);
+                    let real = lvl.inert.is_empty() || !get_bit(&lvl.inert, i);
                     if li == 0 {
-                        set_bit(&mut self.uni_keep, w);
+                        if real {
+                            set_bit(&mut self.uni_keep, w);
+                        }
                     } else if key != NONE {
                         let at = &mut fill[key as usize];
                         words[*at as usize] = w;
@@ -474,7 +496,9 @@ impl Trie {
                             missing += 1;
                             continue;
                         }
-                        set_bit(lower_keep, hit as u32);
+                        if top || lvl.inert.is_empty() || !get_bit(&lvl.inert, recs[at]) {
+                            set_bit(lower_keep, hit as u32);
+                        }
                         if !top {
                             next_ctx[recs[at] as usize] = hit as u32;
                         }
@@ -545,7 +569,11 @@ impl Trie {
             if s == 0 {
                 break;
             }
-            out.push(if j == 0 { s - 1 } else { self.levels[j - 1].word(data, s - 1) });
+            out.push(if j == 0 {
+                s - 1
+            } else {
+                self.levels[j - 1].word(data, s - 1)
+            });
         }
         out
     }
@@ -603,8 +631,8 @@ impl Trie {
 
     /// Heap and mapped bytes, for reports: (tables and bit sets, backing buffer).
     pub(crate) fn memory(&self) -> (usize, usize) {
-        let mut heap = self.unigrams.capacity() * std::mem::size_of::<Unigram>()
-            + self.uni_keep.len() * 8;
+        let mut heap =
+            self.unigrams.capacity() * std::mem::size_of::<Unigram>() + self.uni_keep.len() * 8;
         for l in &self.levels {
             heap += (l.prob_table.len() + l.bo_table.len()) * 4 + l.keep.len() * 8;
         }

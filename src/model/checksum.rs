@@ -113,12 +113,17 @@ mod tests {
         let sums = Checksums::parse(Path::new("SHA256SUMS"), &text).unwrap();
         assert_eq!(sums.get("a.onnx"), Some(ABC));
         assert_eq!(sums.get("tokens.txt"), Some(ABC));
-        sums.verify("a.onnx", Path::new("m/a.onnx"), b"abc").unwrap();
-        let err = sums.verify("a.onnx", Path::new("m/a.onnx"), b"abd").unwrap_err();
+        sums.verify("a.onnx", Path::new("m/a.onnx"), b"abc")
+            .unwrap();
+        let err = sums
+            .verify("a.onnx", Path::new("m/a.onnx"), b"abd")
+            .unwrap_err();
         assert!(matches!(err, ModelError::ChecksumMismatch { .. }));
         let msg = err.to_string();
         assert!(msg.contains("m/a.onnx") && msg.contains(ABC), "{msg}");
-        let err = sums.verify("b.onnx", Path::new("m/b.onnx"), b"abc").unwrap_err();
+        let err = sums
+            .verify("b.onnx", Path::new("m/b.onnx"), b"abc")
+            .unwrap_err();
         assert!(err.to_string().contains("no entry for b.onnx"), "{err}");
     }
 

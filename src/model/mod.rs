@@ -21,7 +21,7 @@ mod tokens;
 use std::path::{Path, PathBuf};
 
 pub use checksum::{sha256_hex, Checksums};
-pub use runner::{AcousticModel, Posteriors};
+pub use runner::{AcousticModel, Posteriors, LOG_PROB_FLOOR};
 pub use tokens::Tokens;
 
 /// Sample rate the model expects, in Hz.
@@ -39,10 +39,14 @@ pub const MAKE_MODEL_HINT: &str =
 /// Numeric precision of the acoustic model weights, i.e. which ONNX file is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Precision {
-    /// `asr_int8.onnx`: static per-channel int8 (QDQ) weights and activations, STFT and
-    /// mel front end kept in fp32.
+    /// `asr_int8.onnx`: the attention projections and feed-forward, squeeze-excitation
+    /// and output layers in static per-channel int8 (QDQ); the rest, front end included,
+    /// in fp32 (quantizing more costs accuracy). About 99% phone agreement with fp32, but
+    /// no faster: tract runs QDQ graphs as fp32 plus (de)quantization, 20-30% slower.
+    /// Only smaller on disk. See `models-quantized/MODEL_CARD.md`.
     Int8,
-    /// `asr_fp32.onnx`: the original fp16 weights widened to fp32 (the reference).
+    /// `asr_fp32.onnx`: the original fp16 weights widened to fp32 (the reference, and
+    /// the faster of the two in tract).
     #[default]
     Fp32,
 }
@@ -90,17 +94,24 @@ pub struct ModelConfig {
     pub precision: Precision,
     /// Longest stretch of audio given to the network in one call, in seconds. Longer
     /// input is cut into overlapping windows of this length. At most
-    /// [`ModelConfig::MAX_WINDOW_S`] (the graph truncates its input at 30 s).
+    /// [`ModelConfig::MAX_WINDOW_S`]. The network's self-attention spans the whole
+    /// call, so time and memory grow quadratically with the window (about 16 MB of
+    /// attention scores at 20 s, 4x that at 40 s).
     pub window_s: f32,
     /// Overlap of consecutive windows, in seconds; the seam is put in its middle, so
     /// every kept frame has at least `overlap_s / 2` of context on both sides.
     pub overlap_s: f32,
+    /// How many graph plans specialized to one exact input length are kept (LRU, about
+    /// 10 MB each for fp32). 0 runs everything on the symbolic-length plan, 2-3x slower
+    /// for calls of several seconds. See [`AcousticModel`].
+    pub length_plans: usize,
 }
 
 impl ModelConfig {
-    /// Largest accepted [`ModelConfig::window_s`]: 30 s graph limit minus the 0.3 s
-    /// leading silence and some margin.
-    pub const MAX_WINDOW_S: f32 = 29.5;
+    /// Largest accepted [`ModelConfig::window_s`]. The original hama graph stopped at
+    /// 30 s; `tools/make_model.py` removes that cap, so longer windows work, but the
+    /// model was not trained on them and their cost grows quadratically.
+    pub const MAX_WINDOW_S: f32 = 90.0;
 
     /// The default configuration with another model directory.
     pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
@@ -123,6 +134,7 @@ impl Default for ModelConfig {
             precision: Precision::default(),
             window_s: 20.0,
             overlap_s: 4.0,
+            length_plans: 4,
         }
     }
 }
@@ -235,7 +247,10 @@ mod tests {
     fn default_config() {
         let c = ModelConfig::default();
         assert_eq!(c.dir, PathBuf::from("models-quantized"));
-        assert_eq!(c.model_path(), Path::new("models-quantized").join(c.precision.file_name()));
+        assert_eq!(
+            c.model_path(),
+            Path::new("models-quantized").join(c.precision.file_name())
+        );
         assert!(c.window_s <= ModelConfig::MAX_WINDOW_S && c.overlap_s < c.window_s / 2.0);
         assert_eq!(ModelConfig::with_dir("/x").dir, PathBuf::from("/x"));
     }

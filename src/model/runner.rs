@@ -1,6 +1,7 @@
 //! Running the ONNX graph with tract, and windowing long audio.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tract_onnx::prelude::*;
@@ -18,6 +19,9 @@ const HOP_SAMPLES: usize = 160;
 /// Leading silence added before every call: 0.3 s, exactly 15 frames.
 const LEAD_PAD_SAMPLES: usize = 4800;
 const LEAD_PAD_FRAMES: usize = LEAD_PAD_SAMPLES / FRAME_SAMPLES;
+/// Lowest log-posterior returned. tract's log-softmax gives `-inf` where the
+/// probability underflows f32 (below about e^-87); such values are raised to this.
+pub const LOG_PROB_FLOOR: f32 = -100.0;
 
 /// Number of output frames the graph produces for `n` samples (`n > 0`): the STFT gives
 /// `n / 160 + 1` frames (centered, reflect padded), the stride-2 stem halves that
@@ -34,7 +38,7 @@ pub struct Posteriors {
     /// Number of tokens per frame (columns), equal to [`Tokens::len`].
     pub vocab: usize,
     /// Row-major natural-log posteriors, `frames * vocab` values; each row is
-    /// log-softmax normalized.
+    /// log-softmax normalized. All values are finite and at least [`LOG_PROB_FLOOR`].
     pub data: Vec<f32>,
     /// Seconds between consecutive frames (0.02).
     pub frame_shift_s: f32,
@@ -56,7 +60,11 @@ impl Posteriors {
     /// # Panics
     /// If `t >= self.frames`.
     pub fn frame(&self, t: usize) -> &[f32] {
-        assert!(t < self.frames, "frame {t} out of range ({} frames)", self.frames);
+        assert!(
+            t < self.frames,
+            "frame {t} out of range ({} frames)",
+            self.frames
+        );
         &self.data[t * self.vocab..(t + 1) * self.vocab]
     }
 
@@ -107,16 +115,38 @@ impl Posteriors {
 
 type Plan = Arc<TypedRunnableModel>;
 
-/// The acoustic model, loaded and optimized once; cheap to share between threads.
+/// Graph calls shorter than this (samples, padding included) always use the
+/// symbolic-length plan: specializing costs more than it saves below about 3 s.
+const MIN_SPECIALIZED_SAMPLES: usize = 3 * SAMPLE_RATE as usize + LEAD_PAD_SAMPLES;
+
+/// Plans specialized to one exact input length, least recently used first.
+struct PlanCache {
+    capacity: usize,
+    plans: Vec<(usize, Plan)>,
+}
+
+/// The acoustic model, loaded and optimized once; cheap to share between threads
+/// (`Send + Sync`; calls may run concurrently).
 ///
-/// The graph is optimized with a symbolic number of samples, so calls of any length reuse
-/// the same plan. Each call pads 0.3 s of silence in front of the audio (the model misses
-/// the first phone otherwise) and drops the corresponding 15 frames, so frame 0 of the
-/// result is time 0 of the input. Audio longer than [`ModelConfig::window_s`] is cut into
-/// windows overlapping by [`ModelConfig::overlap_s`]; each window keeps the frames up to
-/// the middle of its overlaps.
+/// The graph is decluttered and optimized once with a symbolic number of samples; that
+/// plan runs any length. Because tract only picks its fastest kernels (depthwise and
+/// lazy-im2col convolutions) for concrete shapes, calls of 3 s or more also get a plan
+/// specialized to their exact length, built from the decluttered graph in 25-60 ms and
+/// kept in a small LRU cache ([`ModelConfig::length_plans`]): the windows of long audio
+/// all share one. Specialized plans run 2-3x faster than the symbolic one; padding to a
+/// few fixed lengths instead would change the output (the network pools over time).
+///
+/// Each call pads 0.3 s of silence in front of the audio (the model misses the first
+/// phone otherwise) and drops the corresponding 15 frames, so frame 0 of the result is
+/// time 0 of the input. Audio longer than [`ModelConfig::window_s`] is cut into windows
+/// overlapping by [`ModelConfig::overlap_s`]; each window keeps the frames up to the
+/// middle of its overlaps.
 pub struct AcousticModel {
-    plan: Plan,
+    /// Decluttered graph with symbolic sample count `samples`.
+    typed: TypedModel,
+    samples: Symbol,
+    symbolic: Plan,
+    specialized: Mutex<PlanCache>,
     tokens: Tokens,
     precision: Precision,
     window_samples: usize,
@@ -151,7 +181,9 @@ impl AcousticModel {
                 cfg.window_s
             )));
         }
-        if !(cfg.overlap_s.is_finite() && cfg.overlap_s >= 0.0 && cfg.overlap_s <= cfg.window_s / 2.0)
+        if !(cfg.overlap_s.is_finite()
+            && cfg.overlap_s >= 0.0
+            && cfg.overlap_s <= cfg.window_s / 2.0)
         {
             return Err(ModelError::Config(format!(
                 "overlap_s must be within 0..=window_s/2 ({} s), got {}",
@@ -190,14 +222,25 @@ impl AcousticModel {
         let model_bytes = read_verified(&sums, &cfg.dir, model_name)?;
 
         let started = Instant::now();
-        let plan = build_plan(&model_bytes)?;
+        let (typed, samples) = decluttered_graph(&model_bytes)?;
+        let symbolic = typed
+            .clone()
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| ModelError::inference("optimizing the graph", e))?;
         log::debug!(
             "acoustic model {} optimized in {:.0} ms",
             model_name,
             started.elapsed().as_secs_f64() * 1e3
         );
         let model = Self {
-            plan,
+            typed,
+            samples,
+            symbolic,
+            specialized: Mutex::new(PlanCache {
+                capacity: cfg.length_plans,
+                plans: Vec::new(),
+            }),
             tokens,
             precision: cfg.precision,
             window_samples,
@@ -250,19 +293,12 @@ impl AcousticModel {
             data: Vec::with_capacity(total * vocab),
             frame_shift_s: FRAME_SHIFT_S,
         };
-        let starts = window_starts(n, self.window_samples, self.overlap_samples);
         let mut next_frame = 0; // first global frame not yet filled
-        for (i, &start) in starts.iter().enumerate() {
-            let end = (start + self.window_samples).min(n);
-            let keep_until = match starts.get(i + 1) {
-                // Cut in the middle of the overlap [next, end).
-                Some(&next) => (next + end) / 2 / FRAME_SAMPLES,
-                None => total,
-            };
-            let part = self.run_segment(&samples[start..end])?;
-            let offset = start / FRAME_SAMPLES;
+        for w in self.windows(n) {
+            let part = self.run_segment(&samples[w.start..w.end])?;
+            let offset = w.start / FRAME_SAMPLES;
             let from = next_frame - offset;
-            let to = (keep_until - offset).min(part.frames);
+            let to = (w.keep_until - offset).min(part.frames);
             if from < to {
                 out.data
                     .extend_from_slice(&part.data[from * vocab..to * vocab]);
@@ -277,18 +313,102 @@ impl AcousticModel {
         Ok(out)
     }
 
+    /// Frame indices at which [`AcousticModel::posteriors`] switches from one window to the
+    /// next for an input of `n_samples` samples; empty when the input fits one window.
+    pub fn seams(&self, n_samples: usize) -> Vec<usize> {
+        let windows = self.windows(n_samples);
+        windows[..windows.len().saturating_sub(1)]
+            .iter()
+            .map(|w| w.keep_until)
+            .collect()
+    }
+
+    /// The windows covering `n` samples, with the global frame each one is kept until.
+    fn windows(&self, n: usize) -> Vec<Window> {
+        if n <= self.window_samples {
+            return vec![Window {
+                start: 0,
+                end: n,
+                keep_until: graph_frames(n.max(1)),
+            }];
+        }
+        let starts = window_starts(n, self.window_samples, self.overlap_samples);
+        starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = (start + self.window_samples).min(n);
+                let keep_until = match starts.get(i + 1) {
+                    // Cut in the middle of the overlap [next, end).
+                    Some(&next) => (next + end) / 2 / FRAME_SAMPLES,
+                    None => graph_frames(n),
+                };
+                Window {
+                    start,
+                    end,
+                    keep_until,
+                }
+            })
+            .collect()
+    }
+
+    /// The plan to run `len` samples (padding included) with.
+    fn plan_for(&self, len: usize) -> Result<Plan, ModelError> {
+        if len < MIN_SPECIALIZED_SAMPLES {
+            return Ok(self.symbolic.clone());
+        }
+        // A poisoned lock only means another call panicked mid-build: the cache is
+        // still consistent.
+        let mut cache = self.specialized.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.capacity == 0 {
+            return Ok(self.symbolic.clone());
+        }
+        if let Some(i) = cache.plans.iter().position(|(n, _)| *n == len) {
+            let hit = cache.plans.remove(i);
+            let plan = hit.1.clone();
+            cache.plans.push(hit);
+            return Ok(plan);
+        }
+        let started = Instant::now();
+        let mut subs = HashMap::new();
+        subs.insert(self.samples.clone(), (len as i64).to_dim());
+        let plan = self
+            .typed
+            .set_symbols(&subs)
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| {
+                ModelError::inference(format!("specializing the graph to {len} samples"), e)
+            })?;
+        log::debug!(
+            "acoustic model plan for {len} samples built in {:.0} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        if cache.plans.len() >= cache.capacity {
+            cache.plans.remove(0);
+        }
+        cache.plans.push((len, plan.clone()));
+        Ok(plan)
+    }
+
     /// One graph call on at most one window of audio: pad, run, drop the pad frames.
     fn run_segment(&self, samples: &[f32]) -> Result<Posteriors, ModelError> {
         let n = samples.len();
         let mut input = Vec::with_capacity(LEAD_PAD_SAMPLES + n);
         input.resize(LEAD_PAD_SAMPLES, 0.0f32);
-        input.extend(samples.iter().map(|&s| if s.is_finite() { s.clamp(-1.0, 1.0) } else { 0.0 }));
+        input.extend(samples.iter().map(|&s| {
+            if s.is_finite() {
+                s.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            }
+        }));
         let len = input.len();
         let wave = Tensor::from_shape(&[1, len], &input)
             .map_err(|e| ModelError::inference("building input", e))?;
         let lengths = tensor1(&[len as i64]);
         let outputs = self
-            .plan
+            .plan_for(len)?
             .run(tvec![wave.into_tvalue(), lengths.into_tvalue()])
             .map_err(|e| ModelError::inference("running the graph", e))?;
         let log_probs = outputs[0]
@@ -308,17 +428,13 @@ impl AcousticModel {
                 LEAD_PAD_FRAMES + want
             )));
         }
+        // `max` also maps NaN to the floor.
         let data: Vec<f32> = log_probs
-            .as_slice()
-            .map(|s| s[LEAD_PAD_FRAMES * vocab..(LEAD_PAD_FRAMES + want) * vocab].to_vec())
-            .unwrap_or_else(|| {
-                log_probs
-                    .iter()
-                    .skip(LEAD_PAD_FRAMES * vocab)
-                    .take(want * vocab)
-                    .copied()
-                    .collect()
-            });
+            .iter()
+            .skip(LEAD_PAD_FRAMES * vocab)
+            .take(want * vocab)
+            .map(|&v| v.max(LOG_PROB_FLOOR))
+            .collect();
         Ok(Posteriors {
             frames: want,
             vocab,
@@ -326,6 +442,14 @@ impl AcousticModel {
             frame_shift_s: FRAME_SHIFT_S,
         })
     }
+}
+
+/// One window of a long input: samples `start..end`, kept up to global frame
+/// `keep_until` (exclusive).
+struct Window {
+    start: usize,
+    end: usize,
+    keep_until: usize,
 }
 
 /// Start samples of the windows covering `n > window` samples: every `window - overlap`
@@ -341,7 +465,9 @@ fn window_starts(n: usize, window: usize, overlap: usize) -> Vec<usize> {
     starts
 }
 
-fn build_plan(bytes: &[u8]) -> Result<Plan, ModelError> {
+/// Parses the ONNX graph with input `waveform` of shape `[1, S]` (S symbolic) and
+/// declutters it.
+fn decluttered_graph(bytes: &[u8]) -> Result<(TypedModel, Symbol), ModelError> {
     let onnx = tract_onnx::onnx().with_ignore_value_info(true);
     let mut model = onnx
         .model_for_read(&mut &bytes[..])
@@ -353,15 +479,17 @@ fn build_plan(bytes: &[u8]) -> Result<Plan, ModelError> {
             InferenceFact::dt_shape(f32::datum_type(), tvec![1.to_dim(), samples.to_dim()]),
         )
         .and_then(|_| {
-            model.set_input_fact(1, InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim()]))
+            model.set_input_fact(
+                1,
+                InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim()]),
+            )
         })
         .map_err(|e| ModelError::inference("setting input shapes", e))?;
     let typed = model
-        .into_optimized()
-        .map_err(|e| ModelError::inference("optimizing the graph", e))?;
-    typed
-        .into_runnable()
-        .map_err(|e| ModelError::inference("planning the graph", e))
+        .into_typed()
+        .and_then(|m| m.into_decluttered())
+        .map_err(|e| ModelError::inference("analysing the graph", e))?;
+    Ok((typed, samples))
 }
 
 #[cfg(test)]
@@ -375,7 +503,10 @@ mod tests {
         assert_eq!(graph_frames(320), 2);
         // 7.1 s of audio: the hama graph gives 356 frames.
         assert_eq!(graph_frames(113_600), 356);
-        assert_eq!(graph_frames(LEAD_PAD_SAMPLES + 113_600), LEAD_PAD_FRAMES + 356);
+        assert_eq!(
+            graph_frames(LEAD_PAD_SAMPLES + 113_600),
+            LEAD_PAD_FRAMES + 356
+        );
     }
 
     #[test]
@@ -405,6 +536,108 @@ mod tests {
         assert_eq!(p.greedy(2), vec![0, 1]);
         assert!((p.frame_time_s(2) - 0.04).abs() < 1e-6);
         assert!(Posteriors::empty(3).is_empty());
+    }
+
+    /// A scratch model directory with `files` (name, content) in it.
+    fn scratch_dir(tag: &str, files: &[(&str, &[u8])]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("nomen-model-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+        dir
+    }
+
+    const TOKENS: &[u8] = b"<blank> 0\na 1\n<wb> 2\n";
+
+    fn sums(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        entries
+            .iter()
+            .map(|(name, content)| format!("{}  {name}\n", super::super::sha256_hex(content)))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        let dir = scratch_dir("missing", &[]);
+        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        assert!(matches!(err, ModelError::MissingFile { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(&dir.display().to_string()), "{msg}");
+        assert!(msg.contains("tools/make_model.py"), "{msg}");
+
+        // Everything but the graph.
+        let dir = scratch_dir(
+            "nograph",
+            &[
+                ("tokens.txt", TOKENS),
+                ("SHA256SUMS", &sums(&[("tokens.txt", TOKENS)])),
+            ],
+        );
+        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("asr_fp32.onnx") && msg.contains("not found"),
+            "{msg}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn checksum_mismatch_is_reported() {
+        let graph: &[u8] = b"not really an onnx graph";
+        let listed = sums(&[("tokens.txt", TOKENS), ("asr_fp32.onnx", b"the original")]);
+        let dir = scratch_dir(
+            "mismatch",
+            &[
+                ("tokens.txt", TOKENS),
+                ("asr_fp32.onnx", graph),
+                ("SHA256SUMS", &listed),
+            ],
+        );
+        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        match &err {
+            ModelError::ChecksumMismatch { path, actual, .. } => {
+                assert_eq!(path, &dir.join("asr_fp32.onnx"));
+                assert_eq!(actual, &super::super::sha256_hex(graph));
+            }
+            other => panic!("expected a checksum mismatch, got {other:?}"),
+        }
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+
+        // Unlisted file.
+        let listed = sums(&[("tokens.txt", TOKENS)]);
+        std::fs::write(dir.join("SHA256SUMS"), listed).unwrap();
+        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        assert!(
+            err.to_string().contains("no entry for asr_fp32.onnx"),
+            "{err}"
+        );
+
+        // Correct checksums, garbage graph: a parse error, not a panic.
+        let listed = sums(&[("tokens.txt", TOKENS), ("asr_fp32.onnx", graph)]);
+        std::fs::write(dir.join("SHA256SUMS"), listed).unwrap();
+        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        assert!(matches!(err, ModelError::Inference { .. }), "{err:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bad_window_settings_are_rejected() {
+        for (window_s, overlap_s) in [(1.0, 0.0), (100.0, 4.0), (f32::NAN, 1.0), (10.0, 6.0)] {
+            let cfg = ModelConfig {
+                window_s,
+                overlap_s,
+                ..ModelConfig::with_dir("/nonexistent")
+            };
+            let err = AcousticModel::load(&cfg).unwrap_err();
+            assert!(
+                matches!(err, ModelError::Config(_)),
+                "{window_s} {overlap_s}: {err:?}"
+            );
+        }
     }
 
     #[test]

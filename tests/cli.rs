@@ -1,0 +1,203 @@
+//! The `nomen` command line as users and the evaluation drive it: formats, the manifest
+//! interface, and bad input (clear errors, never a panic, never a lost row).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn nomen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nomen"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run nomen")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn fixture(name: &str) -> String {
+    format!("tests/fixtures/audio/{name}")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nomen-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn wav(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&tag.to_le_bytes());
+    v.extend_from_slice(&channels.to_le_bytes());
+    v.extend_from_slice(&rate.to_le_bytes());
+    let align = channels * bits / 8;
+    v.extend_from_slice(&rate.wrapping_mul(u32::from(align)).to_le_bytes());
+    v.extend_from_slice(&align.to_le_bytes());
+    v.extend_from_slice(&bits.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+fn assert_clean_failure(out: &Output, want: &str) {
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "should fail: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(err.contains(want), "stderr {err:?} should mention {want:?}");
+}
+
+#[test]
+fn text_output_is_one_line_per_file() {
+    let out = nomen(&[
+        "transcribe",
+        &fixture("flite_kitchen_lights.wav"),
+        &fixture("espeak_call_sister.wav"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(
+        lines,
+        vec!["turn on the kitchen lights", "please call my sister at seven thirty"]
+    );
+}
+
+#[test]
+fn jsonl_output_has_id_audio_text_and_timed_words() {
+    let f = fixture("flite_kitchen_lights.wav");
+    let out = nomen(&["transcribe", "--format", "jsonl", &f]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["id"], "flite_kitchen_lights");
+    assert_eq!(v["audio"], f.as_str());
+    assert_eq!(v["text"], "turn on the kitchen lights");
+    let words = v["words"].as_array().unwrap();
+    assert_eq!(words.len(), 5);
+    for w in words {
+        let (s, e, c) = (
+            w["start"].as_f64().unwrap(),
+            w["end"].as_f64().unwrap(),
+            w["conf"].as_f64().unwrap(),
+        );
+        assert!(s < e && (0.0..=1.0).contains(&c), "{w}");
+    }
+}
+
+#[test]
+fn manifest_rows_keep_order_and_ids_and_a_bad_row_does_not_lose_the_others() {
+    let dir = tmp("manifest");
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for n in ["flite_kitchen_lights.wav", "espeak_call_sister.wav"] {
+        std::fs::copy(root.join(fixture(n)), dir.join("a").join(n)).unwrap();
+    }
+    std::fs::write(dir.join("a/broken.wav"), b"not audio at all").unwrap();
+    let m = dir.join("m.jsonl");
+    std::fs::write(
+        &m,
+        concat!(
+            r#"{"id": "x2", "audio": "a/espeak_call_sister.wav", "text": "ignored", "bias_list": "contacts.txt"}"#,
+            "\n",
+            r#"{"id": "x1", "audio": "a/broken.wav"}"#,
+            "\n\n",
+            r#"{"id": "x0", "audio": "a/flite_kitchen_lights.wav", "extra": [1, 2]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = nomen(&["transcribe", "--manifest", m.to_str().unwrap(), "--format", "jsonl"]);
+    assert_eq!(out.status.code(), Some(1), "one row failed");
+    let rows: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["x2", "x1", "x0"]);
+    assert_eq!(rows[0]["text"], "please call my sister at seven thirty");
+    assert!(rows[1]["error"].as_str().unwrap().contains("not a WAV file"));
+    assert_eq!(rows[2]["text"], "turn on the kitchen lights");
+    assert!(text(&out.stderr).contains("broken.wav"));
+}
+
+#[test]
+fn bad_wav_files_give_clear_errors() {
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.wav", vec![], "empty file"),
+        ("text.wav", b"hello, I am not a wav file\n".to_vec(), "not a WAV file"),
+        ("zero_hz.wav", wav(1, 1, 0, 16, &[0; 64]), "sample rate 0 Hz"),
+        ("huge_rate.wav", wav(1, 1, 4_000_000_000, 16, &[0; 64]), "sample rate"),
+        ("no_channels.wav", wav(1, 0, 16_000, 16, &[0; 64]), "0 channels"),
+        ("many_channels.wav", wav(1, 60_000, 16_000, 16, &[0; 64]), "channels"),
+        ("mp3_in_wav.wav", wav(0x55, 1, 16_000, 16, &[0; 64]), "compressed"),
+        ("header_only.wav", wav(1, 1, 16_000, 16, &[])[..36].to_vec(), "no data chunk"),
+    ];
+    for (name, bytes, want) in cases {
+        let p = tmp(name);
+        std::fs::write(&p, bytes).unwrap();
+        let out = nomen(&["transcribe", p.to_str().unwrap()]);
+        assert_clean_failure(&out, want);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+    }
+    let out = nomen(&["transcribe", "/nonexistent/file.wav"]);
+    assert_clean_failure(&out, "cannot read /nonexistent/file.wav");
+}
+
+#[test]
+fn zero_samples_and_truncated_data_are_transcribed() {
+    let p = tmp("zero.wav");
+    std::fs::write(&p, wav(1, 1, 16_000, 16, &[])).unwrap();
+    let out = nomen(&["transcribe", "--format", "jsonl", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(r#""text":"""#));
+
+    // A recording cut off mid-write: the header claims more data than there is.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut bytes = std::fs::read(root.join(fixture("flite_kitchen_lights.wav"))).unwrap();
+    bytes.truncate(bytes.len() - 1001); // odd cut: mid-sample
+    let p = tmp("cut.wav");
+    std::fs::write(&p, bytes).unwrap();
+    let out = nomen(&["transcribe", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "turn on the kitchen lights");
+}
+
+#[test]
+fn missing_model_dir_and_bad_flags_are_clear_errors() {
+    let out = nomen(&["transcribe", "--models", "/nonexistent", &fixture("flite_kitchen_lights.wav")]);
+    assert_clean_failure(&out, "/nonexistent");
+    let out = nomen(&["transcribe", "--beam", "0", &fixture("flite_kitchen_lights.wav")]);
+    assert_clean_failure(&out, "--beam");
+    let out = nomen(&["transcribe"]);
+    assert_clean_failure(&out, "nothing to transcribe");
+    let m = tmp("bad.jsonl");
+    std::fs::write(&m, "{\"id\": 1}\n").unwrap();
+    let out = nomen(&["transcribe", "--manifest", m.to_str().unwrap()]);
+    assert_clean_failure(&out, "no \"audio\"");
+}
+
+/// One hour of audio (16 kHz 8-bit: a 58 MB file) with a spoken command at the end: decoded
+/// in bounded windows, no error. Slow in debug builds, so release only.
+#[test]
+#[cfg_attr(debug_assertions, ignore)]
+fn one_hour_file_is_transcribed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let speech = nomen::audio::load_wav(&root.join(fixture("flite_kitchen_lights.wav"))).unwrap();
+    let total = 3600 * 16_000;
+    let mut data = vec![128u8; total - speech.samples.len()];
+    data.extend(speech.samples.iter().map(|s| ((s * 127.0).round() + 128.0).clamp(0.0, 255.0) as u8));
+    let p = tmp("hour.wav");
+    std::fs::write(&p, wav(1, 1, 16_000, 8, &data)).unwrap();
+    drop(data);
+    let out = nomen(&["transcribe", "--format", "jsonl", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["text"], "turn on the kitchen lights");
+    let start = v["words"][0]["start"].as_f64().unwrap();
+    assert!((3595.0..3600.0).contains(&start), "first word at {start} s");
+    let _ = std::fs::remove_file(&p);
+}

@@ -1,0 +1,159 @@
+//! End to end on committed speech fixtures (TTS renderings listed in
+//! tests/fixtures/audio/fixtures.tsv): WAV -> model -> lexicon/LM decoder -> words.
+
+use nomen::recognizer::{Recognizer, RecognizerConfig, Search};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn recognizer() -> &'static Recognizer {
+    static REC: OnceLock<Recognizer> = OnceLock::new();
+    REC.get_or_init(|| {
+        Recognizer::load(RecognizerConfig::with_dir(root().join("models-quantized")))
+            .expect("load recognizer")
+    })
+}
+
+/// (wav, reference text)
+fn fixtures() -> Vec<(PathBuf, String)> {
+    let dir = root().join("tests/fixtures/audio");
+    std::fs::read_to_string(dir.join("fixtures.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (dir.join(f[0]), f[2].to_string())
+        })
+        .collect()
+}
+
+/// Word-level Levenshtein distance.
+fn word_errors(reference: &str, hypothesis: &str) -> usize {
+    let r: Vec<&str> = reference.split_whitespace().collect();
+    let h: Vec<&str> = hypothesis.split_whitespace().collect();
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(rw != hw))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[h.len()]
+}
+
+#[test]
+fn word_error_rate_on_fixtures_is_below_15_percent() {
+    let rec = recognizer();
+    let (mut errors, mut words) = (0, 0);
+    for (wav, reference) in fixtures() {
+        let t = rec.transcribe_file(&wav).unwrap();
+        let e = word_errors(&reference, &t.text);
+        eprintln!("{}: {:?} ({e} errors)", wav.display(), t.text);
+        errors += e;
+        words += reference.split_whitespace().count();
+    }
+    let wer = errors as f64 / words as f64;
+    assert!(words >= 25);
+    assert!(wer <= 0.15, "WER {:.1}% over {words} words", wer * 100.0);
+}
+
+#[test]
+fn word_times_are_ordered_inside_the_audio_and_confidences_bounded() {
+    let rec = recognizer();
+    for (wav, _) in fixtures() {
+        let audio = nomen::audio::load_wav(&wav).unwrap();
+        let t = rec.transcribe(&audio).unwrap();
+        assert!(!t.words.is_empty());
+        let dur = audio.duration_s() as f32 + 0.05;
+        for w in &t.words {
+            assert!(0.0 <= w.start && w.start < w.end && w.end <= dur, "{w:?} in {dur} s");
+            assert!((0.0..=1.0).contains(&w.conf), "{w:?}");
+        }
+        for p in t.words.windows(2) {
+            assert!(p[0].end <= p[1].start + 1e-6, "{:?}", p);
+        }
+        let joined: Vec<&str> = t.words.iter().map(|w| w.word.as_str()).collect();
+        assert_eq!(joined.join(" "), t.text);
+    }
+}
+
+#[test]
+fn resampled_and_stereo_copies_decode_like_the_original() {
+    // The same fixture as 44.1 kHz stereo 24-bit and 8 kHz float: the words must not change
+    // much (8 kHz loses the top half of the band).
+    let rec = recognizer();
+    let (wav, reference) = &fixtures()[1];
+    let audio = nomen::audio::load_wav(wav).unwrap();
+    let base = rec.transcribe(&audio).unwrap().text;
+    let up = nomen::audio::resample::resample(&audio.samples, 16_000, 44_100).unwrap();
+    let mut bytes = wav_header(1, 2, 44_100, 24, up.len() * 2 * 3);
+    for s in &up {
+        let v = (s * 8_388_607.0) as i32;
+        for _ in 0..2 {
+            bytes.extend_from_slice(&v.to_le_bytes()[..3]);
+        }
+    }
+    let a = nomen::audio::decode_wav(&bytes).unwrap();
+    assert_eq!((a.source_rate, a.source_channels), (44_100, 2));
+    let t = rec.transcribe(&a).unwrap().text;
+    assert!(word_errors(&base, &t) <= 1, "{base:?} vs {t:?}");
+    let down = nomen::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
+    let mut bytes = wav_header(3, 1, 8_000, 32, down.len() * 4);
+    for s in &down {
+        bytes.extend_from_slice(&s.to_le_bytes());
+    }
+    let t = rec.transcribe(&nomen::audio::decode_wav(&bytes).unwrap()).unwrap().text;
+    assert!(word_errors(reference, &t) <= 2, "{reference:?} vs {t:?}");
+}
+
+#[test]
+fn silence_and_empty_audio_give_empty_transcripts() {
+    let rec = recognizer();
+    for n in [0usize, 1, 160, 16_000 * 3] {
+        let audio = nomen::audio::Audio16k {
+            samples: vec![0.0; n],
+            ..Default::default()
+        };
+        let t = rec.transcribe(&audio).unwrap();
+        assert_eq!(t.text, "", "{n} samples of silence");
+    }
+}
+
+#[test]
+fn greedy_baseline_finds_most_words() {
+    let mut cfg = RecognizerConfig::with_dir(root().join("models-quantized"));
+    cfg.search = Search::Greedy;
+    let rec = Recognizer::load(cfg).unwrap();
+    let (mut errors, mut words) = (0, 0);
+    for (wav, reference) in fixtures() {
+        let t = rec.transcribe_file(&wav).unwrap();
+        errors += word_errors(&reference, &t.text);
+        words += reference.split_whitespace().count();
+    }
+    assert!((errors as f64 / words as f64) < 0.5, "{errors}/{words}");
+}
+
+fn wav_header(tag: u16, channels: u16, rate: u32, bits: u16, data_len: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&(36 + data_len as u32).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&tag.to_le_bytes());
+    v.extend_from_slice(&channels.to_le_bytes());
+    v.extend_from_slice(&rate.to_le_bytes());
+    let align = channels * bits / 8;
+    v.extend_from_slice(&(rate * u32::from(align)).to_le_bytes());
+    v.extend_from_slice(&align.to_le_bytes());
+    v.extend_from_slice(&bits.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&(data_len as u32).to_le_bytes());
+    v
+}
