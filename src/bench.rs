@@ -34,7 +34,7 @@ pub struct BenchArgs {
 fn default_wavs() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    for dir in ["samples", "tests/fixtures/audio"] {
+    for dir in ["tests/fixtures/audio"] {
         if let Ok(rd) = std::fs::read_dir(root.join(dir)) {
             let mut v: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -117,7 +117,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         audio.push(nomen::audio::load_wav(w).with_context(|| format!("{}", w.display()))?);
     }
     let audio_s: f64 = audio.iter().map(|a| a.duration_s()).sum();
-    println!("nomen bench: {} files, {:.1} s of audio, {} repeats (fastest kept)", wavs.len(), audio_s, args.repeats);
+    println!(
+        "nomen bench: {} files, {:.1} s of audio, {} repeats (fastest kept)",
+        wavs.len(),
+        audio_s,
+        args.repeats
+    );
     println!("cpu: {}, threads used: 1", cpu_features());
 
     // The configured precision first: the whole pipeline, load times and peak memory.
@@ -142,7 +147,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     })?;
     let rss = peak_rss_mib();
     println!();
-    println!("pipeline ({} model, beam {}):", cfg.model.precision, cfg.decoder.beam_size);
+    println!(
+        "pipeline ({} model, beam {}):",
+        cfg.model.precision, cfg.decoder.beam_size
+    );
     println!(
         "  load: {:.0} ms total (model {:.0} ms, LM {:.0} ms, lexicon {:.0} ms)",
         total_load * 1e3,
@@ -150,8 +158,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
         lt.lm_s * 1e3,
         lt.lexicon_s * 1e3
     );
-    println!("  model RTF:   {:.4}  ({:.3} s for {:.1} s)", model_s / audio_s, model_s, audio_s);
-    println!("  decoder RTF: {:.4}  ({:.3} s)", decode_s / audio_s, decode_s);
+    println!(
+        "  model RTF:   {:.4}  ({:.3} s for {:.1} s)",
+        model_s / audio_s,
+        model_s,
+        audio_s
+    );
+    println!(
+        "  decoder RTF: {:.4}  ({:.3} s)",
+        decode_s / audio_s,
+        decode_s
+    );
     println!(
         "  total RTF:   {:.4}  (load included: {:.4})",
         (model_s + decode_s) / audio_s,
@@ -193,7 +210,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!("acoustic model in tract (1 thread):");
     println!("  precision   load ms   RTF      ");
     for r in &rows {
-        println!("  {:<10} {:>8.0}   {:.4}", r.precision.to_string(), r.load_s * 1e3, r.model_s / audio_s);
+        println!(
+            "  {:<10} {:>8.0}   {:.4}",
+            r.precision.to_string(),
+            r.load_s * 1e3,
+            r.model_s / audio_s
+        );
     }
     if let [a, b] = &rows[..] {
         println!("  int8 / fp32 time: {:.2}x", b.model_s / a.model_s);
@@ -227,12 +249,18 @@ fn ort_comparison(
         Ok(o) => {
             println!(
                 "onnxruntime comparison skipped: {}",
-                String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("failed")
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("failed")
             );
             return;
         }
         Err(e) => {
-            println!("onnxruntime comparison skipped: cannot run {}: {e}", args.python);
+            println!(
+                "onnxruntime comparison skipped: cannot run {}: {e}",
+                args.python
+            );
             return;
         }
     };

@@ -1,7 +1,7 @@
 //! nomen: offline English speech recognition biased toward the user's own names.
 pub mod audio;
-pub mod model;
 pub mod decoder;
 pub mod lexicon;
 pub mod lm;
+pub mod model;
 pub mod recognizer;

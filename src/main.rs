@@ -85,7 +85,8 @@ pub struct ModelArgs {
 }
 
 fn parse_precision(s: &str) -> Result<Precision, String> {
-    s.parse().map_err(|e: nomen::model::ModelError| e.to_string())
+    s.parse()
+        .map_err(|e: nomen::model::ModelError| e.to_string())
 }
 
 impl ModelArgs {
@@ -276,7 +277,10 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
             .and_then(|a| {
                 audio_s += a.duration_s();
                 if a.truncated {
-                    log::warn!("{}: data chunk cut short; transcribed what is there", job.path.display());
+                    log::warn!(
+                        "{}: data chunk cut short; transcribed what is there",
+                        job.path.display()
+                    );
                 }
                 rec.transcribe(&a)
             });
@@ -299,7 +303,11 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
         }
         out.flush()?;
         if progress && (tty || (i + 1) % 25 == 0 || i + 1 == jobs.len()) {
-            let end = if tty && i + 1 < jobs.len() { "\r" } else { "\n" };
+            let end = if tty && i + 1 < jobs.len() {
+                "\r"
+            } else {
+                "\n"
+            };
             eprint!(
                 "nomen: {}/{} files, {:.1} s audio in {:.1} s{end}",
                 i + 1,

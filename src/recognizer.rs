@@ -79,7 +79,9 @@ impl RecognizerConfig {
     }
 
     fn lm_path(&self) -> PathBuf {
-        self.lm.clone().unwrap_or_else(|| self.model.dir.join(LM_FILE))
+        self.lm
+            .clone()
+            .unwrap_or_else(|| self.model.dir.join(LM_FILE))
     }
 
     fn lexicon_path(&self) -> PathBuf {

@@ -63,7 +63,10 @@ fn text_output_is_one_line_per_file() {
     let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
     assert_eq!(
         lines,
-        vec!["turn on the kitchen lights", "please call my sister at seven thirty"]
+        vec![
+            "turn on the kitchen lights",
+            "please call my sister at seven thirty"
+        ]
     );
 }
 
@@ -110,7 +113,13 @@ fn manifest_rows_keep_order_and_ids_and_a_bad_row_does_not_lose_the_others() {
         ),
     )
     .unwrap();
-    let out = nomen(&["transcribe", "--manifest", m.to_str().unwrap(), "--format", "jsonl"]);
+    let out = nomen(&[
+        "transcribe",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(out.status.code(), Some(1), "one row failed");
     let rows: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
@@ -119,7 +128,10 @@ fn manifest_rows_keep_order_and_ids_and_a_bad_row_does_not_lose_the_others() {
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["x2", "x1", "x0"]);
     assert_eq!(rows[0]["text"], "please call my sister at seven thirty");
-    assert!(rows[1]["error"].as_str().unwrap().contains("not a WAV file"));
+    assert!(rows[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a WAV file"));
     assert_eq!(rows[2]["text"], "turn on the kitchen lights");
     assert!(text(&out.stderr).contains("broken.wav"));
 }
@@ -128,13 +140,41 @@ fn manifest_rows_keep_order_and_ids_and_a_bad_row_does_not_lose_the_others() {
 fn bad_wav_files_give_clear_errors() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.wav", vec![], "empty file"),
-        ("text.wav", b"hello, I am not a wav file\n".to_vec(), "not a WAV file"),
-        ("zero_hz.wav", wav(1, 1, 0, 16, &[0; 64]), "sample rate 0 Hz"),
-        ("huge_rate.wav", wav(1, 1, 4_000_000_000, 16, &[0; 64]), "sample rate"),
-        ("no_channels.wav", wav(1, 0, 16_000, 16, &[0; 64]), "0 channels"),
-        ("many_channels.wav", wav(1, 60_000, 16_000, 16, &[0; 64]), "channels"),
-        ("mp3_in_wav.wav", wav(0x55, 1, 16_000, 16, &[0; 64]), "compressed"),
-        ("header_only.wav", wav(1, 1, 16_000, 16, &[])[..36].to_vec(), "no data chunk"),
+        (
+            "text.wav",
+            b"hello, I am not a wav file\n".to_vec(),
+            "not a WAV file",
+        ),
+        (
+            "zero_hz.wav",
+            wav(1, 1, 0, 16, &[0; 64]),
+            "sample rate 0 Hz",
+        ),
+        (
+            "huge_rate.wav",
+            wav(1, 1, 4_000_000_000, 16, &[0; 64]),
+            "sample rate",
+        ),
+        (
+            "no_channels.wav",
+            wav(1, 0, 16_000, 16, &[0; 64]),
+            "0 channels",
+        ),
+        (
+            "many_channels.wav",
+            wav(1, 60_000, 16_000, 16, &[0; 64]),
+            "channels",
+        ),
+        (
+            "mp3_in_wav.wav",
+            wav(0x55, 1, 16_000, 16, &[0; 64]),
+            "compressed",
+        ),
+        (
+            "header_only.wav",
+            wav(1, 1, 16_000, 16, &[])[..36].to_vec(),
+            "no data chunk",
+        ),
     ];
     for (name, bytes, want) in cases {
         let p = tmp(name);
@@ -168,9 +208,19 @@ fn zero_samples_and_truncated_data_are_transcribed() {
 
 #[test]
 fn missing_model_dir_and_bad_flags_are_clear_errors() {
-    let out = nomen(&["transcribe", "--models", "/nonexistent", &fixture("flite_kitchen_lights.wav")]);
+    let out = nomen(&[
+        "transcribe",
+        "--models",
+        "/nonexistent",
+        &fixture("flite_kitchen_lights.wav"),
+    ]);
     assert_clean_failure(&out, "/nonexistent");
-    let out = nomen(&["transcribe", "--beam", "0", &fixture("flite_kitchen_lights.wav")]);
+    let out = nomen(&[
+        "transcribe",
+        "--beam",
+        "0",
+        &fixture("flite_kitchen_lights.wav"),
+    ]);
     assert_clean_failure(&out, "--beam");
     let out = nomen(&["transcribe"]);
     assert_clean_failure(&out, "nothing to transcribe");
@@ -189,7 +239,12 @@ fn one_hour_file_is_transcribed() {
     let speech = nomen::audio::load_wav(&root.join(fixture("flite_kitchen_lights.wav"))).unwrap();
     let total = 3600 * 16_000;
     let mut data = vec![128u8; total - speech.samples.len()];
-    data.extend(speech.samples.iter().map(|s| ((s * 127.0).round() + 128.0).clamp(0.0, 255.0) as u8));
+    data.extend(
+        speech
+            .samples
+            .iter()
+            .map(|s| ((s * 127.0).round() + 128.0).clamp(0.0, 255.0) as u8),
+    );
     let p = tmp("hour.wav");
     std::fs::write(&p, wav(1, 1, 16_000, 8, &data)).unwrap();
     drop(data);

@@ -279,7 +279,7 @@ fn posteriors_are_deterministic() {
     assert_eq!(model.posteriors(x).unwrap(), model.posteriors(x).unwrap());
 }
 
-/// > 60 s made of the fixtures (each padded to whole frames, 0.4 s silence between),
+/// At least `min_seconds` made of the fixtures (each padded to whole frames, 0.4 s silence between),
 /// returned with the frame offset of every piece.
 fn long_signal(min_seconds: f32) -> (Vec<f32>, Vec<(usize, &'static Fixture)>) {
     let mut signal = Vec::new();

@@ -351,7 +351,9 @@ def tts(engine, voice, text, out_wav, extra=()):
             run(["espeak-ng", "-v", voice, *extra, "-w", str(raw), text])
         else:
             run(["flite", "-voice", voice, "-t", text, "-o", str(raw)])
-        run(["sox", "-q", "-G", str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(out_wav)])
+        # -R -D: repeatable, no dither (sox dithers with a time-seeded generator otherwise).
+        run(["sox", "-q", "-R", "-D", "-G", str(raw), "-r", str(SR), "-c", "1", "-b", "16",
+             str(out_wav)])
 
 
 def render_calibration(work):

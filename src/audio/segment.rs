@@ -122,7 +122,10 @@ mod tests {
         let mut x = vec![0.0; 8_000];
         assert!(speech_segments(&x, &SegmentConfig::default()).is_empty());
         x.extend(tone(1.0, 0.3));
-        assert_eq!(speech_segments(&x, &SegmentConfig::default()), vec![0..x.len()]);
+        assert_eq!(
+            speech_segments(&x, &SegmentConfig::default()),
+            vec![0..x.len()]
+        );
         assert!(speech_segments(&[], &SegmentConfig::default()).is_empty());
     }
 

@@ -119,8 +119,8 @@ fn parse_fmt(body: &[u8]) -> Result<Fmt, AudioError> {
     let bits = u16_at(body, 14).unwrap_or(0);
     if tag == 0xFFFE {
         // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
-        tag = u16_at(body, 24)
-            .ok_or_else(|| bad("WAVE_FORMAT_EXTENSIBLE fmt chunk is too short"))?;
+        tag =
+            u16_at(body, 24).ok_or_else(|| bad("WAVE_FORMAT_EXTENSIBLE fmt chunk is too short"))?;
     }
     if channels == 0 || channels > MAX_CHANNELS {
         return Err(bad(format!(
@@ -160,7 +160,10 @@ fn parse_fmt(body: &[u8]) -> Result<Fmt, AudioError> {
 
 fn decode(format: SampleFormat, data: &[u8]) -> Vec<f32> {
     match format {
-        SampleFormat::U8 => data.iter().map(|&b| (f32::from(b) - 128.0) / 128.0).collect(),
+        SampleFormat::U8 => data
+            .iter()
+            .map(|&b| (f32::from(b) - 128.0) / 128.0)
+            .collect(),
         SampleFormat::Int(16) => data
             .chunks_exact(2)
             .map(|s| f32::from(i16::from_le_bytes([s[0], s[1]])) / 32768.0)
@@ -228,7 +231,9 @@ pub fn parse(bytes: &[u8]) -> Result<Wav, AudioError> {
     if bytes.is_empty() {
         return Err(bad("empty file"));
     }
-    let riff = bytes.get(0..4).ok_or_else(|| bad("too short for a RIFF header"))?;
+    let riff = bytes
+        .get(0..4)
+        .ok_or_else(|| bad("too short for a RIFF header"))?;
     let rf64 = match riff {
         b"RIFF" => false,
         b"RF64" => true,
@@ -340,10 +345,16 @@ mod tests {
         assert_eq!(w.samples, vec![-1.0, 0.0, 127.0 / 128.0]);
         let w = parse(&build(1, 1, 8000, 24, &[0, 0, 0x80, 0xff, 0xff, 0x7f])).unwrap();
         assert!((w.samples[0] + 1.0).abs() < 1e-6 && (w.samples[1] - 1.0).abs() < 1e-6);
-        let d: Vec<u8> = [i32::MIN, i32::MAX / 2].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let d: Vec<u8> = [i32::MIN, i32::MAX / 2]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
         let w = parse(&build(1, 1, 8000, 32, &d)).unwrap();
         assert!((w.samples[0] + 1.0).abs() < 1e-6 && (w.samples[1] - 0.5).abs() < 1e-6);
-        let d: Vec<u8> = [0.25f32, f32::NAN, 7.0].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let d: Vec<u8> = [0.25f32, f32::NAN, 7.0]
+            .iter()
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
         let w = parse(&build(3, 1, 8000, 32, &d)).unwrap();
         assert_eq!(w.samples, vec![0.25, 0.0, 1.0]);
         let d: Vec<u8> = [-0.5f64].iter().flat_map(|s| s.to_le_bytes()).collect();

@@ -303,9 +303,8 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         let floor = best - cfg.beam_threshold;
         self.next.retain(|h| h.score >= floor);
         if self.next.len() > cfg.beam_size {
-            self.next.select_nth_unstable_by(cfg.beam_size - 1, |a, b| {
-                b.score.total_cmp(&a.score)
-            });
+            self.next
+                .select_nth_unstable_by(cfg.beam_size - 1, |a, b| b.score.total_cmp(&a.score));
             self.next.truncate(cfg.beam_size);
         }
         if self.next.is_empty() {
@@ -437,10 +436,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
 
     /// The best hypothesis so far (complete words only). For partial results.
     pub fn best_partial(&self) -> Hypothesis {
-        let best = self
-            .cur
-            .iter()
-            .max_by(|a, b| a.score.total_cmp(&b.score));
+        let best = self.cur.iter().max_by(|a, b| a.score.total_cmp(&b.score));
         match best {
             Some(h) => Hypothesis {
                 words: self.words_of(h.hist, None),
@@ -472,9 +468,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             let la = self.lex.lookahead(h.node);
             for &w in self.lex.labels(h.node) {
                 let (lp, st) = self.lm.score(h.lm, self.lex.lm_id(w));
-                let score = h.score
-                    + cfg.lm_weight * (lp - la + self.lm.end(st))
-                    + cfg.word_bonus;
+                let score = h.score + cfg.lm_weight * (lp - la + self.lm.end(st)) + cfg.word_bonus;
                 let extra = DecodedWord {
                     word: w,
                     start: h.word_start,
@@ -559,7 +553,11 @@ mod tests {
         let mut out = Vec::new();
         for &s in seq {
             for v in 0..V {
-                out.push(if v == s as usize { 0.9f32.ln() } else { (0.1f32 / 7.0).ln() });
+                out.push(if v == s as usize {
+                    0.9f32.ln()
+                } else {
+                    (0.1f32 / 7.0).ln()
+                });
             }
         }
         out
@@ -579,7 +577,10 @@ mod tests {
 
     #[test]
     fn decodes_words_separated_by_boundary_and_blanks() {
-        assert_eq!(decode(&[0, 2, 2, 3, 0, 4, 1, 1, 4, 3, 0, 2, 0]), vec!["cat", "tack"]);
+        assert_eq!(
+            decode(&[0, 2, 2, 3, 0, 4, 1, 1, 4, 3, 0, 2, 0]),
+            vec!["cat", "tack"]
+        );
     }
 
     #[test]

@@ -91,7 +91,11 @@ impl Lexicon {
         })?;
         let t0 = std::time::Instant::now();
         let entries = parse_entries(&text, &token_id);
-        log::debug!("lexicon: parsed {} entries in {:?}", entries.len(), t0.elapsed());
+        log::debug!(
+            "lexicon: parsed {} entries in {:?}",
+            entries.len(),
+            t0.elapsed()
+        );
         Lexicon::build(entries, lm_word).map_err(|msg| LexiconError::Format {
             path: path.to_path_buf(),
             msg,
@@ -466,7 +470,13 @@ mod tests {
         let mut ws: Vec<&str> = lx.labels(n12).iter().map(|&w| lx.word(w)).collect();
         ws.sort();
         assert_eq!(ws, vec!["to", "two"]);
-        assert_eq!(lx.children(ROOT).iter().map(|e| e.token).collect::<Vec<_>>(), vec![1, 4]);
+        assert_eq!(
+            lx.children(ROOT)
+                .iter()
+                .map(|e| e.token)
+                .collect::<Vec<_>>(),
+            vec![1, 4]
+        );
     }
 
     #[test]

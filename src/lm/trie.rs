@@ -517,7 +517,7 @@ impl Trie {
             lvl.keep = k;
         }
         if unsorted > 0 {
-            log::warn!("LM: {unsorted} n-gram records out of order among their siblings");
+            log::debug!("LM: {unsorted} n-gram records out of order among their siblings");
         }
         if missing > 0 {
             log::warn!(
