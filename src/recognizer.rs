@@ -259,7 +259,7 @@ impl Recognizer {
             .words
             .iter()
             .map(|w| Word {
-                word: self.lexicon.word(w.word).to_string(),
+                word: spoken_form(self.lexicon.word(w.word)),
                 start: w.start as f32 * frame_shift_s,
                 end: w.end as f32 * frame_shift_s,
                 conf: w.conf,
@@ -285,7 +285,7 @@ impl Recognizer {
             if let Some((w, dist)) = self.lexicon.nearest(span) {
                 let conf = 1.0 - dist as f32 / span.len().max(1) as f32;
                 words.push(Word {
-                    word: self.lexicon.word(w).to_string(),
+                    word: spoken_form(self.lexicon.word(w)),
                     start: start as f32 * post.frame_shift_s,
                     end: end as f32 * post.frame_shift_s,
                     conf: conf.clamp(0.0, 1.0),
@@ -327,4 +327,36 @@ fn join_words(words: &[Word]) -> String {
         .map(|w| w.word.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// How a word is written in the transcript: dictation output is in spoken form, as said
+/// ("mister", not the LM's "mr"; the letters "u s", not "u.s.").
+pub fn spoken_form(word: &str) -> String {
+    match word {
+        "mr" => "mister".into(),
+        "mrs" => "missus".into(),
+        "dr" => "doctor".into(),
+        "st" => "saint".into(),
+        // Letters and initialisms: "s." -> "s", "u.s." -> "u s".
+        w if w.len() > 1 && w.ends_with('.') => w
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        w => w.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abbreviations_are_written_as_said() {
+        assert_eq!(spoken_form("mr"), "mister");
+        assert_eq!(spoken_form("s."), "s");
+        assert_eq!(spoken_form("u.s."), "u s");
+        assert_eq!(spoken_form("."), ".");
+        assert_eq!(spoken_form("hello"), "hello");
+    }
 }

@@ -158,7 +158,11 @@ def g2p_text(word):
     """What the G2P model reads for an LM word: letters and inner apostrophes only.
 
     The model is multilingual; punctuation ("'bout", "a.") sends it into other languages' tones.
+    Words with a dot are letters and abbreviations ("s.", "u.s.a."): the G2P would read them as
+    ordinary words ("s." as /s/), so they only get dictionary pronunciations (letter names).
     """
+    if "." in word:
+        return ""
     text = re.sub(r"[^\w']", "", word).strip("'")
     return re.sub(r"[\d_]", "", text)
 
