@@ -5,3 +5,4 @@ pub mod lexicon;
 pub mod lm;
 pub mod model;
 pub mod recognizer;
+pub mod bias;

@@ -6,7 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use nomen::decoder::DecoderConfig;
 use nomen::model::Precision;
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search, Transcript};
+use nomen::bias::{BiasEntry, EntityTrie};
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -82,6 +85,24 @@ pub struct ModelArgs {
     /// Search.
     #[arg(long, value_enum, default_value = "beam")]
     search: SearchArg,
+    /// Biasing: largest adaptive boost per unit inside an entity (ln units).
+    #[arg(long)]
+    phone_boost: Option<f32>,
+    /// Biasing: gap to the frame's best unit at which the adaptive boost reaches zero.
+    #[arg(long)]
+    gap_scale: Option<f32>,
+    /// Biasing: ln p(entity class) for the class LM.
+    #[arg(long)]
+    class_logprob: Option<f32>,
+    /// Biasing: bonus when an entity completes (times its list weight).
+    #[arg(long)]
+    entity_bonus: Option<f32>,
+    /// Biasing: turn off adaptive boosting (technique 1).
+    #[arg(long)]
+    no_adaptive: bool,
+    /// Biasing: turn off the class LM (technique 2; entities then get no LM score).
+    #[arg(long)]
+    no_class_lm: bool,
     /// Acoustic-model plans specialized to an input length kept in memory (0: one plan for
     /// any length, about 2.7x slower but smallest).
     #[arg(long, value_name = "N")]
@@ -105,6 +126,16 @@ impl ModelArgs {
         if let Some(n) = self.length_plans {
             cfg.model.length_plans = n;
         }
+        let b = &mut cfg.bias;
+        b.phone_boost = self.phone_boost.unwrap_or(b.phone_boost);
+        b.gap_scale = self.gap_scale.unwrap_or(b.gap_scale);
+        b.class_logprob = self.class_logprob.unwrap_or(b.class_logprob);
+        b.entity_bonus = self.entity_bonus.unwrap_or(b.entity_bonus);
+        b.adaptive = !self.no_adaptive;
+        b.class_lm = !self.no_class_lm;
+        if !(b.gap_scale > 0.0) {
+            bail!("--gap-scale must be positive");
+        }
         cfg.lm = self.lm.clone();
         cfg.lexicon = self.lexicon.clone();
         let d = &mut cfg.decoder;
@@ -118,6 +149,9 @@ impl ModelArgs {
             bail!("--beam must be between 1 and 100000");
         }
         for (name, v) in [
+            ("--phone-boost", cfg.bias.phone_boost),
+            ("--class-logprob", cfg.bias.class_logprob),
+            ("--entity-bonus", cfg.bias.entity_bonus),
             ("--beam-threshold", d.beam_threshold),
             ("--lm-weight", d.lm_weight),
             ("--word-bonus", d.word_bonus),
@@ -180,11 +214,11 @@ struct TranscribeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Entity list(s) to bias toward (accepted for interface stability; biasing is not
-    /// implemented yet, so this changes nothing).
+    /// Entity list to bias toward (repeatable): plain text, one entry per line. A manifest
+    /// row's `bias_list` is added to these for that row.
     #[arg(long = "entities", value_name = "FILE")]
     entities: Vec<PathBuf>,
-    /// Turn all biasing off.
+    /// Turn all biasing off (the lists are still read, nothing is boosted).
     #[arg(long)]
     no_bias: bool,
     /// No progress on stderr.
@@ -199,6 +233,8 @@ struct Job {
     id: String,
     audio_field: String,
     path: PathBuf,
+    /// The row's own entity list, if any.
+    bias_list: Option<PathBuf>,
 }
 
 fn read_manifest(path: &Path) -> Result<Vec<Job>> {
@@ -222,10 +258,16 @@ fn read_manifest(path: &Path) -> Result<Vec<Job>> {
             Some(other) if !other.is_null() => other.to_string(),
             _ => audio.to_string(),
         };
+        let bias_list = v
+            .get("bias_list")
+            .and_then(|b| b.as_str())
+            .filter(|b| !b.is_empty())
+            .map(|b| base.join(b));
         jobs.push(Job {
             id,
             audio_field: audio.to_string(),
             path: base.join(audio),
+            bias_list,
         });
     }
     Ok(jobs)
@@ -236,6 +278,12 @@ fn result_json(job: &Job, t: &Transcript) -> serde_json::Value {
         "id": job.id,
         "audio": job.audio_field,
         "text": t.text,
+        "entities": t.entities.iter().map(|e| serde_json::json!({
+            "text": e.text,
+            "start": round3(e.start),
+            "end": round3(e.end),
+            "score": round3(e.score),
+        })).collect::<Vec<_>>(),
         "words": t.words.iter().map(|w| serde_json::json!({
             "word": w.word,
             "start": round3(w.start),
@@ -247,6 +295,78 @@ fn result_json(job: &Job, t: &Transcript) -> serde_json::Value {
 
 fn round3(x: f32) -> f64 {
     (f64::from(x) * 1000.0).round() / 1000.0
+}
+
+/// The entity tries for a batch: the `--entities` lists, plus each manifest row's own list,
+/// prepared once per distinct list.
+struct EntityLists<'r> {
+    rec: &'r Recognizer,
+    global: Vec<BiasEntry>,
+    no_bias: bool,
+    cache: HashMap<Option<PathBuf>, Option<Arc<EntityTrie>>>,
+}
+
+impl<'r> EntityLists<'r> {
+    fn new(rec: &'r Recognizer, files: &[PathBuf], no_bias: bool) -> Result<Self> {
+        let mut global = Vec::new();
+        for f in files {
+            global.extend(read_entity_list(f)?);
+        }
+        Ok(EntityLists {
+            rec,
+            global,
+            no_bias,
+            cache: HashMap::new(),
+        })
+    }
+
+    /// The trie for a row with this own list (read and prepared on first use).
+    fn trie_for(
+        &mut self,
+        row_list: Option<&Path>,
+    ) -> Result<Option<Arc<EntityTrie>>, nomen::recognizer::Error> {
+        let key = row_list.map(Path::to_path_buf);
+        if let Some(t) = self.cache.get(&key) {
+            return Ok(t.clone());
+        }
+        let mut entries = self.global.clone();
+        if let Some(p) = row_list {
+            entries.extend(
+                read_entity_list(p).map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?,
+            );
+        }
+        let trie = if self.no_bias || entries.is_empty() {
+            None
+        } else {
+            let n = entries.len();
+            let t = Instant::now();
+            let trie = self.rec.prepare_entities(entries).map(Arc::new);
+            log::info!(
+                "entities: {n} entries, {} pronounceable, prepared in {:.1} ms",
+                trie.as_ref().map_or(0, |t| t.entries().len()),
+                t.elapsed().as_secs_f64() * 1e3
+            );
+            trie
+        };
+        self.cache.insert(key, trie.clone());
+        Ok(trie)
+    }
+}
+
+/// Reads a plain-text entity list: one entry per line.
+fn read_entity_list(path: &Path) -> Result<Vec<BiasEntry>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read entity list {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| BiasEntry {
+            display: l.to_string(),
+            words: l.split_whitespace().map(str::to_lowercase).collect(),
+            weight: 1.0,
+        })
+        .collect())
 }
 
 fn transcribe(args: TranscribeArgs) -> Result<bool> {
@@ -262,15 +382,14 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
                 .unwrap_or_default(),
             audio_field: w.display().to_string(),
             path: w.clone(),
+            bias_list: None,
         });
     }
     if jobs.is_empty() {
         bail!("nothing to transcribe: give WAV files or --manifest M.jsonl");
     }
-    if !args.entities.is_empty() && !args.no_bias {
-        log::warn!("--entities: biasing is not implemented yet; transcribing without it");
-    }
     let rec = args.model.load()?;
+    let mut lists = EntityLists::new(&rec, &args.entities, args.no_bias)?;
     let started = Instant::now();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -289,7 +408,8 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
                         job.path.display()
                     );
                 }
-                rec.transcribe(&a)
+                let bias = lists.trie_for(job.bias_list.as_deref())?;
+                rec.transcribe_with(&a, bias.as_deref())
             });
         match result {
             Ok(t) => match args.format {
@@ -302,7 +422,7 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
                 if args.format == Format::Jsonl {
                     let v = serde_json::json!({
                         "id": job.id, "audio": job.audio_field, "text": "", "words": [],
-                        "error": e.to_string(),
+                        "entities": [], "error": e.to_string(),
                     });
                     writeln!(out, "{v}")?;
                 }

@@ -4,6 +4,7 @@
 //! for any number of utterances (from several threads: it holds no mutable state).
 
 use crate::audio::segment::{speech_segments, SegmentConfig};
+use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::audio::Audio16k;
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
 use crate::lexicon::{Lexicon, LexiconError};
@@ -63,6 +64,8 @@ pub struct RecognizerConfig {
     pub search: Search,
     /// How long audio is cut at pauses.
     pub segment: SegmentConfig,
+    /// Biasing toward entity lists.
+    pub bias: BiasConfig,
 }
 
 impl RecognizerConfig {
@@ -75,6 +78,7 @@ impl RecognizerConfig {
             decoder: DecoderConfig::default(),
             search: Search::default(),
             segment: SegmentConfig::default(),
+            bias: BiasConfig::default(),
         }
     }
 
@@ -104,13 +108,28 @@ pub struct Word {
     pub conf: f32,
 }
 
+/// An entity of the user's list found in the audio.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EntityHit {
+    /// As written in the list.
+    pub text: String,
+    /// Start time (s).
+    pub start: f32,
+    /// End time (s).
+    pub end: f32,
+    /// Acoustic confidence in `[0, 1]`.
+    pub score: f32,
+}
+
 /// The result for one utterance.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Transcript {
     /// Words joined by spaces.
     pub text: String,
-    /// The words with times.
+    /// The words with times (an entity is one entry, written as in the list).
     pub words: Vec<Word>,
+    /// The entities found.
+    pub entities: Vec<EntityHit>,
 }
 
 /// Load times, for the benchmark and logs.
@@ -132,6 +151,7 @@ pub struct Recognizer {
     roles: TokenRoles,
     cfg: RecognizerConfig,
     load_times: LoadTimes,
+    entities: Option<std::sync::Arc<EntityTrie>>,
 }
 
 impl Recognizer {
@@ -181,6 +201,7 @@ impl Recognizer {
                 lm_s,
                 lexicon_s,
             },
+            entities: None,
         })
     }
 
@@ -212,20 +233,56 @@ impl Recognizer {
     /// Transcribes 16 kHz mono audio. Long audio is cut at pauses and each stretch of speech
     /// is recognized on its own (see [`crate::audio::segment`]).
     pub fn transcribe(&self, audio: &Audio16k) -> Result<Transcript, Error> {
+        self.transcribe_with(audio, self.entities.as_deref())
+    }
+
+    /// Transcribes with another entity trie than the one set (`None`: no biasing).
+    pub fn transcribe_with(
+        &self,
+        audio: &Audio16k,
+        bias: Option<&EntityTrie>,
+    ) -> Result<Transcript, Error> {
         let segments = speech_segments(&audio.samples, &self.cfg.segment);
         let mut out = Transcript::default();
         for seg in segments {
             let offset = seg.start as f32 / crate::audio::MODEL_RATE as f32;
             let post = self.model.posteriors(&audio.samples[seg])?;
-            let t = self.decode(&post);
+            let t = self.decode_with(&post, bias);
             for mut w in t.words {
                 w.start += offset;
                 w.end += offset;
                 out.words.push(w);
             }
+            for mut e in t.entities {
+                e.start += offset;
+                e.end += offset;
+                out.entities.push(e);
+            }
         }
         out.text = join_words(&out.words);
         Ok(out)
+    }
+
+    /// Prepares entities for biasing: pronunciations from the lexicon for the words it knows
+    /// (and, for the others, from the G2P when available), then the entity trie.
+    /// `None` when no entity could be pronounced.
+    pub fn prepare_entities(&self, entries: Vec<BiasEntry>) -> Option<EntityTrie> {
+        let lex = &self.lexicon;
+        let boundary = self.roles.word_boundary;
+        EntityTrie::build(
+            entries,
+            |w| match lex.word_id(w) {
+                Some(id) => lex.prons_of(id).map(<[u16]>::to_vec).collect(),
+                None => Vec::new(),
+            },
+            boundary,
+            self.cfg.bias.max_prons,
+        )
+    }
+
+    /// Sets (or clears) the entities [`Recognizer::transcribe`] biases toward.
+    pub fn set_entities(&mut self, entities: Option<EntityTrie>) {
+        self.entities = entities.map(std::sync::Arc::new);
     }
 
     /// Reads and transcribes a WAV file.
@@ -234,40 +291,78 @@ impl Recognizer {
         self.transcribe(&audio)
     }
 
-    /// Decodes posteriors with the configured search.
+    /// Decodes posteriors with the configured search, biased toward the set entities.
     pub fn decode(&self, post: &Posteriors) -> Transcript {
+        self.decode_with(post, self.entities.as_deref())
+    }
+
+    /// Decodes posteriors with the configured search and the given entity trie.
+    pub fn decode_with(&self, post: &Posteriors, bias: Option<&EntityTrie>) -> Transcript {
         match self.cfg.search {
             Search::Beam => {
-                let best = self.nbest(post).into_iter().next();
-                best.map(|h| self.to_transcript(&h, post.frame_shift_s))
+                let best = self.nbest_with(post, bias).into_iter().next();
+                best.map(|h| self.to_transcript(&h, post.frame_shift_s, bias))
                     .unwrap_or_default()
             }
             Search::Greedy => self.greedy(post),
         }
     }
 
-    /// The n-best hypotheses of the beam search, best first.
+    /// The n-best hypotheses of the beam search, best first (no biasing).
     pub fn nbest(&self, post: &Posteriors) -> Vec<Hypothesis> {
-        let mut dec = BeamDecoder::new(&self.lexicon, &self.lm, self.roles, self.cfg.decoder);
+        self.nbest_with(post, None)
+    }
+
+    /// The n-best hypotheses of the beam search with an entity trie, best first.
+    pub fn nbest_with(&self, post: &Posteriors, bias: Option<&EntityTrie>) -> Vec<Hypothesis> {
+        let mut dec = BeamDecoder::with_bias(
+            &self.lexicon,
+            &self.lm,
+            self.roles,
+            self.cfg.decoder,
+            bias.map(|b| (b, self.cfg.bias)),
+        );
         dec.advance(&post.data);
         dec.finish()
     }
 
-    /// Turns a hypothesis into words and times.
-    pub fn to_transcript(&self, h: &Hypothesis, frame_shift_s: f32) -> Transcript {
-        let words: Vec<Word> = h
-            .words
-            .iter()
-            .map(|w| Word {
-                word: spoken_form(self.lexicon.word(w.word)),
-                start: w.start as f32 * frame_shift_s,
-                end: w.end as f32 * frame_shift_s,
+    /// Turns a hypothesis into words, entities and times (`bias`: the trie it was decoded
+    /// with, which names its entity words).
+    pub fn to_transcript(
+        &self,
+        h: &Hypothesis,
+        frame_shift_s: f32,
+        bias: Option<&EntityTrie>,
+    ) -> Transcript {
+        let n_words = self.lexicon.num_words() as u32;
+        let mut words = Vec::with_capacity(h.words.len());
+        let mut entities = Vec::new();
+        for w in &h.words {
+            let (start, end) = (w.start as f32 * frame_shift_s, w.end as f32 * frame_shift_s);
+            let text = if w.word < n_words {
+                spoken_form(self.lexicon.word(w.word))
+            } else {
+                let Some(b) = bias else { continue };
+                let e = b.entry(w.word - n_words);
+                entities.push(EntityHit {
+                    text: e.display.clone(),
+                    start,
+                    end,
+                    score: w.conf,
+                });
+                e.display.clone()
+            };
+            words.push(Word {
+                word: text,
+                start,
+                end,
                 conf: w.conf,
-            })
-            .collect();
+            });
+        }
         Transcript {
             text: join_words(&words),
             words,
+            entities,
         }
     }
 
@@ -317,6 +412,7 @@ impl Recognizer {
         Transcript {
             text: join_words(&words),
             words,
+            entities: Vec::new(),
         }
     }
 }

@@ -100,6 +100,8 @@ fn manifest_rows_keep_order_and_ids_and_a_bad_row_does_not_lose_the_others() {
         std::fs::copy(root.join(fixture(n)), dir.join("a").join(n)).unwrap();
     }
     std::fs::write(dir.join("a/broken.wav"), b"not audio at all").unwrap();
+    // The first row's own entity list, relative to the manifest.
+    std::fs::write(dir.join("contacts.txt"), "Siobhan Nguyen\nAnn Lee\n").unwrap();
     let m = dir.join("m.jsonl");
     std::fs::write(
         &m,
@@ -128,6 +130,7 @@ fn manifest_rows_keep_order_and_ids_and_a_bad_row_does_not_lose_the_others() {
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["x2", "x1", "x0"]);
     assert_eq!(rows[0]["text"], "please call my sister at seven thirty");
+    assert_eq!(rows[0]["entities"], serde_json::json!([]));
     assert!(rows[1]["error"]
         .as_str()
         .unwrap()
@@ -228,6 +231,13 @@ fn missing_model_dir_and_bad_flags_are_clear_errors() {
     std::fs::write(&m, "{\"id\": 1}\n").unwrap();
     let out = nomen(&["transcribe", "--manifest", m.to_str().unwrap()]);
     assert_clean_failure(&out, "no \"audio\"");
+    let out = nomen(&[
+        "transcribe",
+        "--entities",
+        "/nonexistent/contacts.txt",
+        &fixture("flite_kitchen_lights.wav"),
+    ]);
+    assert_clean_failure(&out, "/nonexistent/contacts.txt");
 }
 
 /// One hour of audio (16 kHz 8-bit: a 58 MB file) with a spoken command at the end: decoded

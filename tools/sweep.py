@@ -2,7 +2,8 @@
 """Decode the eval manifests with several decoder settings and score each (dev tuning).
 
 Usage: python3 tools/sweep.py --eval ../shared/eval --grid "lm-weight=0.6,0.8,1.0 word-bonus=0,1"
-Prints one line per setting: WER of R, D2, D1 (all / rows without names) and the run time.
+Prints one line per setting: WER of R; D2 WER and B-WER; D1 WER, U-WER, entity F1 and false
+alarms; WER of D1's rows without names; the run time.
 """
 import argparse
 import itertools
@@ -44,7 +45,7 @@ def main():
                 r["audio"] = os.path.join(os.path.abspath(os.path.dirname(dev)), r["audio"])
                 r["bias_list"] = None
                 g.write(json.dumps(r) + "\n")
-    print("setting\tR\tD2\tD1\tD1-noname\tseconds", flush=True)
+    print("setting\tR\tD2\tD2-BWER\tD1\tD1-UWER\tD1-F1\tD1-FA\tD1-noname\tseconds", flush=True)
     for combo in itertools.product(*values) if grid else [()]:
         flags = [f"--{n}={v}" for n, v in zip(names, combo)] + a.extra
         res = {}
@@ -65,7 +66,11 @@ def main():
         def wer(j, s=None):
             x = j["per_set"][s] if s else j
             return x["wer"]
-        print(f"{' '.join(flags) or 'defaults'}\t{wer(r):.2f}\t{wer(d, 'D2'):.2f}\t{wer(d, 'D1'):.2f}\t{wer(nn):.2f}\t{secs:.1f}", flush=True)
+        d1, d2 = d["per_set"]["D1"], d["per_set"]["D2"]
+        f1 = d1["entity_f1"] if d1["entity_f1"] is not None else float("nan")
+        fa = d1["false_alarm_rate"] if d1["false_alarm_rate"] is not None else float("nan")
+        print(f"{' '.join(flags) or 'defaults'}\t{wer(r):.2f}\t{d2['wer']:.2f}\t{d2['b_wer']:.2f}\t"
+              f"{d1['wer']:.2f}\t{d1['u_wer']:.2f}\t{f1:.3f}\t{fa:.3f}\t{wer(nn):.2f}\t{secs:.1f}", flush=True)
 
 
 if __name__ == "__main__":

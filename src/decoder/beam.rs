@@ -13,7 +13,8 @@
 
 use super::hash::{FxHasher, SlotIndex};
 use super::{DecodedWord, DecoderConfig, Hypothesis, LanguageModel, TokenRoles};
-use crate::lexicon::{Lexicon, NodeId, ROOT};
+use crate::bias::{BiasConfig, EntityTrie};
+use crate::lexicon::{Lexicon, NodeId, WordId, ROOT};
 use std::hash::{Hash, Hasher};
 
 const NONE: u32 = u32::MAX;
@@ -51,6 +52,11 @@ struct WordRec {
 pub struct BeamDecoder<'a, L: LanguageModel> {
     lex: &'a Lexicon,
     lm: &'a L,
+    /// The entity trie and its settings, when biasing is on. Its nodes are numbered after
+    /// the lexicon's (`ent_base + node`) and its words after the lexicon's words.
+    bias: Option<(&'a EntityTrie, BiasConfig)>,
+    ent_base: NodeId,
+    ent_words: WordId,
     roles: TokenRoles,
     cfg: DecoderConfig,
     cur: Vec<Hyp<L::State>>,
@@ -67,15 +73,33 @@ pub struct BeamDecoder<'a, L: LanguageModel> {
 impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
     /// Allocates every buffer the search will need.
     pub fn new(lex: &'a Lexicon, lm: &'a L, roles: TokenRoles, cfg: DecoderConfig) -> Self {
+        Self::with_bias(lex, lm, roles, cfg, None)
+    }
+
+    /// A decoder that also walks an entity trie (see [`crate::bias`]).
+    pub fn with_bias(
+        lex: &'a Lexicon,
+        lm: &'a L,
+        roles: TokenRoles,
+        cfg: DecoderConfig,
+        bias: Option<(&'a EntityTrie, BiasConfig)>,
+    ) -> Self {
         let beam = cfg.beam_size.max(1);
         // Each hypothesis yields at most: blank, repeat, boundary, one per child, one per word
-        // ending at any one child.
-        let per_hyp = 3 + lex.max_children() * (1 + lex.max_labels());
+        // ending at any one child (children of both tries at the root).
+        let (ent_children, ent_labels) = bias.map_or((0, 0), |(b, _)| {
+            (b.trie().max_children(), b.trie().max_labels())
+        });
+        let per_hyp = 3
+            + (lex.max_children() + ent_children) * (1 + lex.max_labels().max(ent_labels));
         let cand = beam * per_hyp;
         let history = cfg.history_capacity.max(4 * beam);
         let mut d = BeamDecoder {
             lex,
             lm,
+            bias,
+            ent_base: lex.num_nodes() as NodeId,
+            ent_words: lex.num_words() as WordId,
             roles,
             cfg: DecoderConfig {
                 beam_size: beam,
@@ -204,9 +228,6 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         self.index.clear();
         let mut best = f32::NEG_INFINITY;
         let mut floor = f32::NEG_INFINITY;
-        let lex = self.lex;
-        let lm = self.lm;
-
         for i in 0..self.cur.len() {
             let h = self.cur[i];
             let base = Hyp {
@@ -245,56 +266,16 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
                     }
                 }
             }
-            // Advance in the trie.
-            let la_here = lex.lookahead(h.node);
-            for edge in lex.children(h.node) {
-                let p = edge.token;
-                let s = self.tok[p as usize];
-                if !s.is_finite() || (p == h.last && !h.blank) {
-                    continue;
-                }
-                let la_child = lex.lookahead(edge.child);
-                let score = h.score + s + cfg.lm_weight * (la_child - la_here);
-                if score < floor {
-                    continue;
-                }
-                let (word_start, word_gap) = if h.node == ROOT {
-                    (t, s - max_e)
-                } else {
-                    (h.word_start, h.word_gap + s - max_e)
-                };
-                let n = Hyp {
-                    score,
-                    node: edge.child,
-                    lm: h.lm,
-                    last: p,
-                    blank: false,
-                    hist: h.hist,
-                    word_start,
-                    word_gap,
-                    new_word: NONE,
-                    new_conf: 0.0,
-                    new_start: 0,
-                };
-                if !lex.children(edge.child).is_empty() {
-                    self.push(n, &mut floor, &mut best);
-                }
-                let frames = (t + 1 - word_start).max(1) as f32;
-                let conf = (word_gap / frames).exp();
-                for &w in lex.labels(edge.child) {
-                    let (lp, st) = lm.score(h.lm, lex.lm_id(w));
-                    let done = Hyp {
-                        score: score + cfg.lm_weight * (lp - la_child) + cfg.word_bonus,
-                        node: ROOT,
-                        lm: st,
-                        word_start: t + 1,
-                        word_gap: 0.0,
-                        new_word: w,
-                        new_conf: conf,
-                        new_start: word_start,
-                        ..n
-                    };
-                    self.push(done, &mut floor, &mut best);
+            // Advance in the lexicon trie, or in the entity trie.
+            if h.node < self.ent_base {
+                self.expand_lexicon(&h, t, max_e, &mut floor, &mut best);
+            }
+            if let Some((ent, bcfg)) = self.bias {
+                if h.node == ROOT {
+                    self.expand_entities(&h, ent, bcfg, ROOT, t, max_e, &mut floor, &mut best);
+                } else if h.node >= self.ent_base {
+                    let local = h.node - self.ent_base;
+                    self.expand_entities(&h, ent, bcfg, local, t, max_e, &mut floor, &mut best);
                 }
             }
         }
@@ -331,6 +312,153 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             self.cur.push(h);
         }
         self.frame += 1;
+    }
+
+    /// Children of `h` in the general lexicon: phones, and word completions scored by the LM.
+    #[inline]
+    fn expand_lexicon(
+        &mut self,
+        h: &Hyp<L::State>,
+        t: u32,
+        max_e: f32,
+        floor: &mut f32,
+        best: &mut f32,
+    ) {
+        let cfg = self.cfg;
+        let lex = self.lex;
+        let lm = self.lm;
+        let la_here = lex.lookahead(h.node);
+        for edge in lex.children(h.node) {
+            let p = edge.token;
+            let s = self.tok[p as usize];
+            if !s.is_finite() || (p == h.last && !h.blank) {
+                continue;
+            }
+            let la_child = lex.lookahead(edge.child);
+            let score = h.score + s + cfg.lm_weight * (la_child - la_here);
+            if score < *floor {
+                continue;
+            }
+            let (word_start, word_gap) = if h.node == ROOT {
+                (t, s - max_e)
+            } else {
+                (h.word_start, h.word_gap + s - max_e)
+            };
+            let n = Hyp {
+                score,
+                node: edge.child,
+                lm: h.lm,
+                last: p,
+                blank: false,
+                hist: h.hist,
+                word_start,
+                word_gap,
+                new_word: NONE,
+                new_conf: 0.0,
+                new_start: 0,
+            };
+            if !lex.children(edge.child).is_empty() {
+                self.push(n, floor, best);
+            }
+            let frames = (t + 1 - word_start).max(1) as f32;
+            let conf = (word_gap / frames).exp();
+            for &w in lex.labels(edge.child) {
+                let (lp, st) = lm.score(h.lm, lex.lm_id(w));
+                let done = Hyp {
+                    score: score + cfg.lm_weight * (lp - la_child) + cfg.word_bonus,
+                    node: ROOT,
+                    lm: st,
+                    word_start: t + 1,
+                    word_gap: 0.0,
+                    new_word: w,
+                    new_conf: conf,
+                    new_start: word_start,
+                    ..n
+                };
+                self.push(done, floor, best);
+            }
+        }
+    }
+
+    /// Children of `h` in the entity trie (`local` is its node there): units with the
+    /// adaptive boost, and entity completions scored through the class LM.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn expand_entities(
+        &mut self,
+        h: &Hyp<L::State>,
+        ent: &EntityTrie,
+        b: BiasConfig,
+        local: NodeId,
+        t: u32,
+        max_e: f32,
+        floor: &mut f32,
+        best: &mut f32,
+    ) {
+        let cfg = self.cfg;
+        let trie = ent.trie();
+        for edge in trie.children(local) {
+            let p = edge.token;
+            let s = self.tok[p as usize];
+            if !s.is_finite() || (p == h.last && !h.blank) {
+                continue;
+            }
+            let boost = if b.adaptive {
+                b.phone_boost * (1.0 - (max_e - s) / b.gap_scale).max(0.0)
+            } else {
+                0.0
+            };
+            let score = h.score + s + boost;
+            if score < *floor {
+                continue;
+            }
+            let (word_start, word_gap) = if local == ROOT {
+                (t, s - max_e)
+            } else {
+                (h.word_start, h.word_gap + s - max_e)
+            };
+            let n = Hyp {
+                score,
+                node: self.ent_base + edge.child,
+                lm: h.lm,
+                last: p,
+                blank: false,
+                hist: h.hist,
+                word_start,
+                word_gap,
+                new_word: NONE,
+                new_conf: 0.0,
+                new_start: 0,
+            };
+            if !trie.children(edge.child).is_empty() {
+                self.push(n, floor, best);
+            }
+            let labels = trie.labels(edge.child);
+            if labels.is_empty() {
+                continue;
+            }
+            let frames = (t + 1 - word_start).max(1) as f32;
+            let conf = (word_gap / frames).exp();
+            let class = if b.class_lm {
+                cfg.lm_weight * b.class_logprob
+            } else {
+                0.0
+            };
+            for &w in labels {
+                let done = Hyp {
+                    score: score + class + b.entity_bonus * ent.entry(w).weight + cfg.word_bonus,
+                    node: ROOT,
+                    lm: self.lm.null(),
+                    word_start: t + 1,
+                    word_gap: 0.0,
+                    new_word: self.ent_words + w,
+                    new_conf: conf,
+                    new_start: word_start,
+                    ..n
+                };
+                self.push(done, floor, best);
+            }
+        }
     }
 
     fn record(&mut self, rec: WordRec) -> u32 {
@@ -465,18 +593,40 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             }
             // A word whose last unit was just emitted (its completion may have been pruned).
             let frames = (end - h.word_start).max(1) as f32;
+            let conf = (h.word_gap / frames).exp();
+            let extra = |w: u32| DecodedWord {
+                word: w,
+                start: h.word_start,
+                end,
+                conf,
+            };
+            if h.node >= self.ent_base {
+                let Some((ent, b)) = self.bias else { continue };
+                let class = if b.class_lm {
+                    cfg.lm_weight * b.class_logprob
+                } else {
+                    0.0
+                };
+                for &w in ent.trie().labels(h.node - self.ent_base) {
+                    let score = h.score
+                        + class
+                        + b.entity_bonus * ent.entry(w).weight
+                        + cfg.word_bonus
+                        + cfg.lm_weight * self.lm.end(self.lm.null());
+                    out.push(Hypothesis {
+                        words: self.words_of(h.hist, Some(extra(self.ent_words + w))),
+                        score,
+                    });
+                }
+                continue;
+            }
             let la = self.lex.lookahead(h.node);
             for &w in self.lex.labels(h.node) {
                 let (lp, st) = self.lm.score(h.lm, self.lex.lm_id(w));
-                let score = h.score + cfg.lm_weight * (lp - la + self.lm.end(st)) + cfg.word_bonus;
-                let extra = DecodedWord {
-                    word: w,
-                    start: h.word_start,
-                    end,
-                    conf: (h.word_gap / frames).exp(),
-                };
+                let score =
+                    h.score + cfg.lm_weight * (lp - la + self.lm.end(st)) + cfg.word_bonus;
                 out.push(Hypothesis {
-                    words: self.words_of(h.hist, Some(extra)),
+                    words: self.words_of(h.hist, Some(extra(w))),
                     score,
                 });
             }
@@ -519,6 +669,9 @@ mod tests {
         }
         fn end(&self, _: u8) -> f32 {
             0.0
+        }
+        fn null(&self) -> u8 {
+            0
         }
     }
 

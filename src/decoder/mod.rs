@@ -20,6 +20,8 @@ pub trait LanguageModel {
     fn score(&self, state: Self::State, word: u32) -> (f32, Self::State);
     /// `ln p(</s> | state)`.
     fn end(&self, state: Self::State) -> f32;
+    /// The empty context (after a word the LM does not know, e.g. an entity).
+    fn null(&self) -> Self::State;
 }
 
 impl LanguageModel for crate::lm::WordLm {
@@ -33,6 +35,9 @@ impl LanguageModel for crate::lm::WordLm {
     }
     fn end(&self, state: Self::State) -> f32 {
         crate::lm::WordLm::score(self, state, self.eos()).0
+    }
+    fn null(&self) -> Self::State {
+        self.null_state()
     }
 }
 
@@ -96,7 +101,8 @@ pub struct DecodedWord {
     pub conf: f32,
 }
 
-/// A complete hypothesis.
+/// A complete hypothesis. Word ids below the lexicon's word count are lexicon words; the
+/// ones above are entries of the entity trie (id - lexicon words).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hypothesis {
     /// The words.

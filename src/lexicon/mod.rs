@@ -60,6 +60,11 @@ pub struct Lexicon {
     labels: Vec<WordId>,
     lookahead: Vec<f32>,
     prons: usize,
+    /// Word `w`'s pronunciations are `pron_phones[pron_start[p]..pron_start[p + 1]]` for `p`
+    /// in `word_first_pron[w]..word_first_pron[w + 1]`.
+    word_first_pron: Vec<u32>,
+    pron_start: Vec<u32>,
+    pron_phones: Vec<u16>,
 }
 
 /// Statistics of a built lexicon.
@@ -153,6 +158,21 @@ impl Lexicon {
         spans.sort_unstable_by(|a, b| seq(a).cmp(seq(b)).then(a.2.cmp(&b.2)));
         spans.dedup_by(|a, b| a.2 == b.2 && seq(a) == seq(b));
         let prons: Vec<(&[u16], WordId)> = spans.iter().map(|s| (seq(s), s.2)).collect();
+        // Per-word pronunciation table, in the order they were given.
+        let mut by_word: Vec<(WordId, u32, u32)> = spans.iter().map(|&(o, l, w)| (w, o, l)).collect();
+        by_word.sort_unstable();
+        let mut word_first_pron = vec![0u32; words.len() + 1];
+        let mut pron_start = Vec::with_capacity(by_word.len() + 1);
+        let mut pron_phones = Vec::with_capacity(phone_buf.len());
+        for &(w, o, l) in &by_word {
+            word_first_pron[w as usize + 1] += 1;
+            pron_start.push(pron_phones.len() as u32);
+            pron_phones.extend_from_slice(&phone_buf[o as usize..(o + l) as usize]);
+        }
+        pron_start.push(pron_phones.len() as u32);
+        for i in 0..words.len() {
+            word_first_pron[i + 1] += word_first_pron[i];
+        }
 
         // Nodes in depth-first order of the sorted pronunciations.
         let mut parent: Vec<NodeId> = vec![ROOT];
@@ -232,6 +252,9 @@ impl Lexicon {
             labels,
             lookahead,
             prons: prons.len(),
+            word_first_pron,
+            pron_start,
+            pron_phones,
         })
     }
 
@@ -305,6 +328,15 @@ impl Lexicon {
             .map(|w| (w[1] - w[0]) as usize)
             .max()
             .unwrap_or(0)
+    }
+
+    /// The pronunciations of `word`, in the order the lexicon file gives them.
+    pub fn prons_of(&self, word: WordId) -> impl Iterator<Item = &[u16]> + '_ {
+        let w = word as usize;
+        let (a, b) = (self.word_first_pron[w] as usize, self.word_first_pron[w + 1] as usize);
+        (a..b).map(move |p| {
+            &self.pron_phones[self.pron_start[p] as usize..self.pron_start[p + 1] as usize]
+        })
     }
 
     /// Pronunciations of `word` (token sequences), by walking the trie. For tests and tools.
@@ -502,6 +534,10 @@ mod tests {
         let lx = tiny();
         let to = lx.word_id("to").unwrap();
         assert_eq!(lx.pronunciations(to), vec![vec![1, 2], vec![1, 5]]);
+        let table: Vec<&[u16]> = lx.prons_of(to).collect();
+        assert_eq!(table, vec![&[1u16, 2][..], &[1, 5][..]]);
+        let a = lx.word_id("a").unwrap();
+        assert_eq!(lx.prons_of(a).collect::<Vec<_>>(), vec![&[4u16][..]]);
     }
 
     #[test]

@@ -1,0 +1,200 @@
+//! Biasing toward a user's entity list (address book): the entity trie the decoder walks
+//! beside the general lexicon, and the settings of each biasing technique.
+//!
+//! Each entity (a full name, or a given or family name alone) becomes one unit of the
+//! search: its pronunciation is the concatenation of its words' pronunciations, with and
+//! without the model's word-boundary token between them. Entities enter the word LM through
+//! a class: completing one scores `ln p(class)` instead of an LM word probability, and the
+//! LM context restarts after it (the LM file is unchanged). Inside the entity trie a
+//! hypothesis gets an adaptive boost per unit: the closer the unit's score to the frame's
+//! best, the larger the boost (`phone_boost * max(0, 1 - gap / gap_scale)`), so a clear
+//! acoustic winner elsewhere is not overridden; a partial match that fails never
+//! completes, so it keeps nothing.
+
+use crate::lexicon::{Lexicon, WordId};
+
+/// Settings of the biasing techniques. Defaults tuned on the dev set (BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BiasConfig {
+    /// Adaptive boosting inside the entity trie (technique 1).
+    pub adaptive: bool,
+    /// Largest boost per unit (ln units), given when the unit is the frame's best.
+    pub phone_boost: f32,
+    /// Gap to the frame's best unit (ln units) at which the boost falls to zero.
+    pub gap_scale: f32,
+    /// Class LM boosting (technique 2): entities are words of the LM through a class.
+    pub class_lm: bool,
+    /// `ln p(entity class | any context)`, weighted by the LM weight like any LM score.
+    pub class_logprob: f32,
+    /// Added when an entity completes, times its list weight.
+    pub entity_bonus: f32,
+    /// Most pronunciations kept per entity.
+    pub max_prons: usize,
+}
+
+impl Default for BiasConfig {
+    fn default() -> Self {
+        BiasConfig {
+            adaptive: true,
+            phone_boost: 0.5,
+            gap_scale: 6.0,
+            class_lm: true,
+            class_logprob: -9.0,
+            entity_bonus: 2.0,
+            max_prons: 16,
+        }
+    }
+}
+
+/// One entity as the decoder knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BiasEntry {
+    /// As written in the list ("Siobhan Nguyen").
+    pub display: String,
+    /// Normalized spoken words.
+    pub words: Vec<String>,
+    /// List weight (multiplies the completion bonus).
+    pub weight: f32,
+}
+
+/// The entity trie and its entries.
+#[derive(Debug, Clone)]
+pub struct EntityTrie {
+    trie: Lexicon,
+    entries: Vec<BiasEntry>,
+}
+
+impl EntityTrie {
+    /// Builds the trie. `word_prons(word)` gives the pronunciations of one spoken word (in
+    /// acoustic-model token ids); an entity whose words cannot all be pronounced is skipped.
+    /// `boundary` is the model's word-boundary token, optional between an entity's words.
+    pub fn build(
+        entries: Vec<BiasEntry>,
+        mut word_prons: impl FnMut(&str) -> Vec<Vec<u16>>,
+        boundary: Option<u16>,
+        max_prons: usize,
+    ) -> Option<EntityTrie> {
+        let max_prons = max_prons.max(1);
+        let mut keys: Vec<String> = Vec::new();
+        let mut prons: Vec<(usize, Vec<u16>)> = Vec::new();
+        let mut kept: Vec<BiasEntry> = Vec::new();
+        for e in entries {
+            let per_word: Vec<Vec<Vec<u16>>> = e.words.iter().map(|w| word_prons(w)).collect();
+            if per_word.is_empty() || per_word.iter().any(|p| p.is_empty()) {
+                log::debug!("entity {:?}: no pronunciation, skipped", e.display);
+                continue;
+            }
+            let idx = kept.len();
+            for p in combine(&per_word, boundary, max_prons) {
+                prons.push((idx, p));
+            }
+            keys.push(idx.to_string());
+            kept.push(e);
+        }
+        if kept.is_empty() {
+            return None;
+        }
+        let trie = Lexicon::build(
+            prons.iter().map(|(i, p)| (keys[*i].as_str(), p.as_slice())),
+            |k| k.parse::<u32>().ok().map(|i| (i, 0.0)),
+        )
+        .ok()?;
+        Some(EntityTrie {
+            trie,
+            entries: kept,
+        })
+    }
+
+    /// The trie (its "words" are entries; `lm_id(w)` is the entry index).
+    pub fn trie(&self) -> &Lexicon {
+        &self.trie
+    }
+
+    /// The entry that trie word `w` stands for.
+    pub fn entry(&self, w: WordId) -> &BiasEntry {
+        &self.entries[self.trie.lm_id(w) as usize]
+    }
+
+    /// All entries that have a pronunciation.
+    pub fn entries(&self) -> &[BiasEntry] {
+        &self.entries
+    }
+}
+
+/// Pronunciations of a multi-word entity: each word's variants in turn (most likely first),
+/// joined without and with the boundary token, at most `cap` in all.
+fn combine(per_word: &[Vec<Vec<u16>>], boundary: Option<u16>, cap: usize) -> Vec<Vec<u16>> {
+    let mut out: Vec<Vec<u16>> = vec![Vec::new()];
+    for (i, variants) in per_word.iter().enumerate() {
+        let mut next = Vec::new();
+        for prefix in &out {
+            for v in variants {
+                let mut joins: Vec<Vec<u16>> = Vec::new();
+                if i > 0 {
+                    if let Some(b) = boundary {
+                        let mut p = prefix.clone();
+                        p.push(b);
+                        p.extend_from_slice(v);
+                        joins.push(p);
+                    }
+                }
+                let mut p = prefix.clone();
+                p.extend_from_slice(v);
+                joins.push(p);
+                for j in joins {
+                    if next.len() < cap && !next.contains(&j) {
+                        next.push(j);
+                    }
+                }
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_word_entities_allow_an_optional_boundary() {
+        let c = combine(&[vec![vec![1, 2]], vec![vec![3], vec![4]]], Some(9), 10);
+        assert_eq!(c, vec![vec![1, 2, 9, 3], vec![1, 2, 3], vec![1, 2, 9, 4], vec![1, 2, 4]]);
+        assert_eq!(combine(&[vec![vec![1]], vec![vec![3], vec![4]]], None, 1).len(), 1);
+    }
+
+    #[test]
+    fn entities_without_pronunciations_are_skipped() {
+        let entries = vec![
+            BiasEntry {
+                display: "Ann Lee".into(),
+                words: vec!["ann".into(), "lee".into()],
+                weight: 1.0,
+            },
+            BiasEntry {
+                display: "Xq".into(),
+                words: vec!["xq".into()],
+                weight: 1.0,
+            },
+        ];
+        let t = EntityTrie::build(
+            entries,
+            |w| match w {
+                "ann" => vec![vec![1, 2]],
+                "lee" => vec![vec![3, 4]],
+                _ => vec![],
+            },
+            Some(9),
+            8,
+        )
+        .unwrap();
+        assert_eq!(t.entries().len(), 1);
+        let mut node = crate::lexicon::ROOT;
+        for tok in [1, 2, 9, 3, 4] {
+            node = t.trie().child(node, tok).unwrap();
+        }
+        let w = t.trie().labels(node)[0];
+        assert_eq!(t.entry(w).display, "Ann Lee");
+    }
+}
