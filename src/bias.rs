@@ -30,6 +30,8 @@ pub struct BiasConfig {
     pub entity_bonus: f32,
     /// Most pronunciations kept per entity.
     pub max_prons: usize,
+    /// Pronunciation-based lookup after decoding (technique 4).
+    pub lookup: bool,
 }
 
 impl Default for BiasConfig {
@@ -42,6 +44,7 @@ impl Default for BiasConfig {
             class_logprob: -9.0,
             entity_bonus: 2.0,
             max_prons: 16,
+            lookup: true,
         }
     }
 }

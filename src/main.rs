@@ -103,6 +103,9 @@ pub struct ModelArgs {
     /// Biasing: turn off the class LM (technique 2; entities then get no LM score).
     #[arg(long)]
     no_class_lm: bool,
+    /// Biasing: turn off the pronunciation lookup after decoding (technique 4).
+    #[arg(long)]
+    no_lookup: bool,
     /// Acoustic-model plans specialized to an input length kept in memory (0: one plan for
     /// any length, about 2.7x slower but smallest).
     #[arg(long, value_name = "N")]
@@ -133,6 +136,7 @@ impl ModelArgs {
         b.entity_bonus = self.entity_bonus.unwrap_or(b.entity_bonus);
         b.adaptive = !self.no_adaptive;
         b.class_lm = !self.no_class_lm;
+        b.lookup = !self.no_lookup;
         if !(b.gap_scale > 0.0) {
             bail!("--gap-scale must be positive");
         }

@@ -6,6 +6,7 @@
 use crate::audio::segment::{speech_segments, SegmentConfig};
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::audio::Audio16k;
+use crate::decoder::lookup::{lookup_entities, LookupConfig};
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
 use crate::lexicon::{Lexicon, LexiconError};
 use crate::lm::{LmError, WordLm};
@@ -300,9 +301,20 @@ impl Recognizer {
     pub fn decode_with(&self, post: &Posteriors, bias: Option<&EntityTrie>) -> Transcript {
         match self.cfg.search {
             Search::Beam => {
-                let best = self.nbest_with(post, bias).into_iter().next();
-                best.map(|h| self.to_transcript(&h, post.frame_shift_s, bias))
-                    .unwrap_or_default()
+                let Some(mut best) = self.nbest_with(post, bias).into_iter().next() else {
+                    return Transcript::default();
+                };
+                if let Some(b) = bias.filter(|_| self.cfg.bias.lookup) {
+                    best.words = lookup_entities(
+                        &best.words,
+                        &post.data,
+                        self.roles,
+                        b,
+                        self.lexicon.num_words() as u32,
+                        &LookupConfig::default(),
+                    );
+                }
+                self.to_transcript(&best, post.frame_shift_s, bias)
             }
             Search::Greedy => self.greedy(post),
         }

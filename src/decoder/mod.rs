@@ -7,6 +7,7 @@
 
 mod beam;
 mod hash;
+pub mod lookup;
 
 pub use beam::BeamDecoder;
 
