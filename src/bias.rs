@@ -30,6 +30,15 @@ pub struct BiasConfig {
     pub entity_bonus: f32,
     /// Most pronunciations kept per entity.
     pub max_prons: usize,
+    /// G2P pronunciations tried per word (n-best).
+    pub g2p_nbest: usize,
+    /// G2G variants per word (technique 5): alternative sounds of letter groups. 0: off.
+    pub g2g_variants: usize,
+    /// Entities whose shortest pronunciation has fewer units than this are easily heard in
+    /// ordinary words ("Minh", "Xie"): they get `short_penalty` on completion.
+    pub short_units: usize,
+    /// Added (negative) when a short entity completes.
+    pub short_penalty: f32,
     /// Pronunciation-based lookup after decoding (technique 4).
     pub lookup: bool,
 }
@@ -42,8 +51,12 @@ impl Default for BiasConfig {
             gap_scale: 6.0,
             class_lm: true,
             class_logprob: -9.0,
-            entity_bonus: 2.0,
+            entity_bonus: 1.0,
             max_prons: 16,
+            g2p_nbest: 2,
+            g2g_variants: 0,
+            short_units: 5,
+            short_penalty: 0.0,
             lookup: true,
         }
     }
@@ -60,11 +73,19 @@ pub struct BiasEntry {
     pub weight: f32,
 }
 
+/// What the decoder adds when an entity completes, worked out once per entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct EntryScore {
+    /// Units in the entry's shortest pronunciation.
+    min_units: usize,
+}
+
 /// The entity trie and its entries.
 #[derive(Debug, Clone)]
 pub struct EntityTrie {
     trie: Lexicon,
     entries: Vec<BiasEntry>,
+    scores: Vec<EntryScore>,
 }
 
 impl EntityTrie {
@@ -81,6 +102,7 @@ impl EntityTrie {
         let mut keys: Vec<String> = Vec::new();
         let mut prons: Vec<(usize, Vec<u16>)> = Vec::new();
         let mut kept: Vec<BiasEntry> = Vec::new();
+        let mut scores: Vec<EntryScore> = Vec::new();
         for e in entries {
             let per_word: Vec<Vec<Vec<u16>>> = e.words.iter().map(|w| word_prons(w)).collect();
             if per_word.is_empty() || per_word.iter().any(|p| p.is_empty()) {
@@ -88,11 +110,14 @@ impl EntityTrie {
                 continue;
             }
             let idx = kept.len();
+            let mut min_units = usize::MAX;
             for p in combine(&per_word, boundary, max_prons) {
+                min_units = min_units.min(p.iter().filter(|&&u| Some(u) != boundary).count());
                 prons.push((idx, p));
             }
             keys.push(idx.to_string());
             kept.push(e);
+            scores.push(EntryScore { min_units });
         }
         if kept.is_empty() {
             return None;
@@ -105,6 +130,7 @@ impl EntityTrie {
         Some(EntityTrie {
             trie,
             entries: kept,
+            scores,
         })
     }
 
@@ -116,6 +142,23 @@ impl EntityTrie {
     /// The entry that trie word `w` stands for.
     pub fn entry(&self, w: WordId) -> &BiasEntry {
         &self.entries[self.trie.lm_id(w) as usize]
+    }
+
+    /// What completing trie word `w` adds to a hypothesis' score under `cfg` (class LM with
+    /// `lm_weight`, completion bonus times the list weight, short-name penalty).
+    pub fn completion_score(&self, w: WordId, cfg: &BiasConfig, lm_weight: f32) -> f32 {
+        let i = self.trie.lm_id(w) as usize;
+        let class = if cfg.class_lm {
+            lm_weight * cfg.class_logprob
+        } else {
+            0.0
+        };
+        let short = if self.scores[i].min_units < cfg.short_units {
+            cfg.short_penalty
+        } else {
+            0.0
+        };
+        class + cfg.entity_bonus * self.entries[i].weight + short
     }
 
     /// All entries that have a pronunciation.
@@ -163,8 +206,19 @@ mod tests {
     #[test]
     fn multi_word_entities_allow_an_optional_boundary() {
         let c = combine(&[vec![vec![1, 2]], vec![vec![3], vec![4]]], Some(9), 10);
-        assert_eq!(c, vec![vec![1, 2, 9, 3], vec![1, 2, 3], vec![1, 2, 9, 4], vec![1, 2, 4]]);
-        assert_eq!(combine(&[vec![vec![1]], vec![vec![3], vec![4]]], None, 1).len(), 1);
+        assert_eq!(
+            c,
+            vec![
+                vec![1, 2, 9, 3],
+                vec![1, 2, 3],
+                vec![1, 2, 9, 4],
+                vec![1, 2, 4]
+            ]
+        );
+        assert_eq!(
+            combine(&[vec![vec![1]], vec![vec![3], vec![4]]], None, 1).len(),
+            1
+        );
     }
 
     #[test]

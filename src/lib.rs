@@ -1,8 +1,10 @@
 //! nomen: offline English speech recognition biased toward the user's own names.
 pub mod audio;
+pub mod bias;
 pub mod decoder;
+pub mod entities;
+pub mod g2p;
 pub mod lexicon;
 pub mod lm;
 pub mod model;
 pub mod recognizer;
-pub mod bias;

@@ -3,14 +3,15 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use nomen::bias::{BiasEntry, EntityTrie};
 use nomen::decoder::DecoderConfig;
+use nomen::entities::EntitySet;
 use nomen::model::Precision;
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search, Transcript};
-use nomen::bias::{BiasEntry, EntityTrie};
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 mod bench;
@@ -97,6 +98,15 @@ pub struct ModelArgs {
     /// Biasing: bonus when an entity completes (times its list weight).
     #[arg(long)]
     entity_bonus: Option<f32>,
+    /// Biasing: score added when an entity shorter than 5 units completes (negative).
+    #[arg(long)]
+    short_penalty: Option<f32>,
+    /// Biasing: G2G pronunciation variants per word (technique 5; 0 turns them off).
+    #[arg(long)]
+    g2g_variants: Option<usize>,
+    /// Biasing: G2P n-best pronunciations per word.
+    #[arg(long)]
+    g2p_nbest: Option<usize>,
     /// Biasing: turn off adaptive boosting (technique 1).
     #[arg(long)]
     no_adaptive: bool,
@@ -134,6 +144,9 @@ impl ModelArgs {
         b.gap_scale = self.gap_scale.unwrap_or(b.gap_scale);
         b.class_logprob = self.class_logprob.unwrap_or(b.class_logprob);
         b.entity_bonus = self.entity_bonus.unwrap_or(b.entity_bonus);
+        b.short_penalty = self.short_penalty.unwrap_or(b.short_penalty);
+        b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
+        b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).clamp(1, 16);
         b.adaptive = !self.no_adaptive;
         b.class_lm = !self.no_class_lm;
         b.lookup = !self.no_lookup;
@@ -156,6 +169,7 @@ impl ModelArgs {
             ("--phone-boost", cfg.bias.phone_boost),
             ("--class-logprob", cfg.bias.class_logprob),
             ("--entity-bonus", cfg.bias.entity_bonus),
+            ("--short-penalty", cfg.bias.short_penalty),
             ("--beam-threshold", d.beam_threshold),
             ("--lm-weight", d.lm_weight),
             ("--word-bonus", d.word_bonus),
@@ -218,8 +232,9 @@ struct TranscribeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Entity list to bias toward (repeatable): plain text, one entry per line. A manifest
-    /// row's `bias_list` is added to these for that row.
+    /// Entity list to bias toward (repeatable): plain text (one name per line, optional
+    /// TAB weight), CSV exported from a phone, or vCard. A manifest row's `bias_list` is
+    /// added to these for that row.
     #[arg(long = "entities", value_name = "FILE")]
     entities: Vec<PathBuf>,
     /// Turn all biasing off (the lists are still read, nothing is boosted).
@@ -336,7 +351,8 @@ impl<'r> EntityLists<'r> {
         let mut entries = self.global.clone();
         if let Some(p) = row_list {
             entries.extend(
-                read_entity_list(p).map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?,
+                read_entity_list(p)
+                    .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?,
             );
         }
         let trie = if self.no_bias || entries.is_empty() {
@@ -357,18 +373,17 @@ impl<'r> EntityLists<'r> {
     }
 }
 
-/// Reads a plain-text entity list: one entry per line.
+/// Reads an entity list (plain text, CSV or vCard) into decoder entries.
 fn read_entity_list(path: &Path) -> Result<Vec<BiasEntry>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read entity list {}", path.display()))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| BiasEntry {
-            display: l.to_string(),
-            words: l.split_whitespace().map(str::to_lowercase).collect(),
-            weight: 1.0,
+    let mut set = EntitySet::new();
+    set.add_file(path)?; // the error names the file
+    Ok(set
+        .entities()
+        .iter()
+        .map(|e| BiasEntry {
+            display: e.display.clone(),
+            words: e.words.clone(),
+            weight: e.weight,
         })
         .collect())
 }

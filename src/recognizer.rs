@@ -4,20 +4,25 @@
 //! for any number of utterances (from several threads: it holds no mutable state).
 
 use crate::audio::segment::{speech_segments, SegmentConfig};
-use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::audio::Audio16k;
+use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::decoder::lookup::{lookup_entities, LookupConfig};
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
+use crate::g2p::G2p;
 use crate::lexicon::{Lexicon, LexiconError};
 use crate::lm::{LmError, WordLm};
 use crate::model::{AcousticModel, ModelConfig, ModelError, Posteriors};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// File name of the word LM in the model directory.
 pub const LM_FILE: &str = "en-us.lm.bin";
 /// File name of the pronunciation lexicon in the model directory.
 pub const LEXICON_FILE: &str = "lexicon.txt";
+/// The G2P model's encoder in the model directory (its presence turns the G2P on).
+pub const G2P_ENCODER_FILE: &str = "g2p_encoder.onnx";
 
 /// Anything that stops recognition.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +39,9 @@ pub enum Error {
     /// The lexicon.
     #[error(transparent)]
     Lexicon(#[from] LexiconError),
+    /// The G2P model.
+    #[error(transparent)]
+    G2p(#[from] crate::g2p::G2pError),
     /// Settings that cannot work together.
     #[error("configuration: {0}")]
     Config(String),
@@ -153,6 +161,11 @@ pub struct Recognizer {
     cfg: RecognizerConfig,
     load_times: LoadTimes,
     entities: Option<std::sync::Arc<EntityTrie>>,
+    /// The on-device G2P for names the lexicon lacks (absent: lexicon pronunciations only).
+    g2p: Option<G2p>,
+    /// Pronunciations already worked out per spoken word, so a changed list only costs its
+    /// new words.
+    pron_cache: Mutex<HashMap<String, Vec<Vec<u16>>>>,
 }
 
 impl Recognizer {
@@ -172,6 +185,18 @@ impl Recognizer {
             |w| lm.word_id(w).map(|id| (id, lm.unigram(id))),
         )?;
         let lexicon_s = t.elapsed().as_secs_f64();
+        let g2p = if cfg.model.dir.join(G2P_ENCODER_FILE).exists() {
+            let t = Instant::now();
+            let g = G2p::load(&cfg.model.dir)?;
+            log::info!("G2P loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+            Some(g)
+        } else {
+            log::warn!(
+                "no G2P model in {}: names the lexicon lacks cannot be biased toward",
+                cfg.model.dir.display()
+            );
+            None
+        };
         let stats = lexicon.stats();
         log::info!(
             "loaded model {:.0} ms, LM {:.0} ms ({} words), lexicon {:.0} ms ({} words, {} pronunciations, {} nodes)",
@@ -203,6 +228,8 @@ impl Recognizer {
                 lexicon_s,
             },
             entities: None,
+            g2p,
+            pron_cache: Mutex::new(HashMap::new()),
         })
     }
 
@@ -264,21 +291,77 @@ impl Recognizer {
         Ok(out)
     }
 
-    /// Prepares entities for biasing: pronunciations from the lexicon for the words it knows
-    /// (and, for the others, from the G2P when available), then the entity trie.
-    /// `None` when no entity could be pronounced.
+    /// Prepares entities for biasing: each word's pronunciations (the G2P's best ones, then
+    /// the lexicon's when it knows the word), then the entity trie. `None` when no entity
+    /// could be pronounced. Pronunciations are cached per word across calls.
     pub fn prepare_entities(&self, entries: Vec<BiasEntry>) -> Option<EntityTrie> {
-        let lex = &self.lexicon;
-        let boundary = self.roles.word_boundary;
+        let mut cache = self.pron_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut missing: Vec<&str> = Vec::new();
+        for e in &entries {
+            for w in &e.words {
+                if !cache.contains_key(w.as_str()) && !missing.contains(&w.as_str()) {
+                    missing.push(w);
+                }
+            }
+        }
+        for w in missing {
+            let prons = self.word_prons(w);
+            cache.insert(w.to_string(), prons);
+        }
         EntityTrie::build(
             entries,
-            |w| match lex.word_id(w) {
-                Some(id) => lex.prons_of(id).map(<[u16]>::to_vec).collect(),
-                None => Vec::new(),
-            },
-            boundary,
+            |w| cache.get(w).cloned().unwrap_or_default(),
+            self.roles.word_boundary,
             self.cfg.bias.max_prons,
         )
+    }
+
+    /// Pronunciations of one spoken word in model token ids, best first, no duplicates.
+    fn word_prons(&self, word: &str) -> Vec<Vec<u16>> {
+        let tokens = self.model.tokens();
+        let to_ids = |phones: &[String]| -> Option<Vec<u16>> {
+            let ids: Option<Vec<u16>> = crate::g2p::lexicon_phones(phones)
+                .iter()
+                .map(|p| tokens.id(p).and_then(|i| u16::try_from(i).ok()))
+                .collect();
+            ids.filter(|v| !v.is_empty())
+        };
+        let mut out: Vec<Vec<u16>> = Vec::new();
+        let add = |p: Vec<u16>, out: &mut Vec<Vec<u16>>| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        };
+        if let Some(g2p) = &self.g2p {
+            match g2p.nbest_aligned(word, self.cfg.bias.g2p_nbest.max(1)) {
+                Ok(bases) => {
+                    for b in &bases {
+                        if let Some(ids) = to_ids(&b.phones) {
+                            add(ids, &mut out);
+                        }
+                    }
+                    // G2G variants: other sounds of the word's letter groups (technique 5).
+                    if self.cfg.bias.g2g_variants > 0 {
+                        let opts = crate::g2p::variants::VariantOptions {
+                            max_variants: self.cfg.bias.g2g_variants,
+                            ..Default::default()
+                        };
+                        for v in crate::g2p::variants::variants(word, &bases, &opts) {
+                            if let Some(ids) = to_ids(&v.phones) {
+                                add(ids, &mut out);
+                            }
+                        }
+                    }
+                }
+                Err(e) => log::warn!("G2P failed on {word:?}: {e}"),
+            }
+        }
+        if let Some(id) = self.lexicon.word_id(word) {
+            for p in self.lexicon.prons_of(id) {
+                add(p.to_vec(), &mut out);
+            }
+        }
+        out
     }
 
     /// Sets (or clears) the entities [`Recognizer::transcribe`] biases toward.

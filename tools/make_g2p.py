@@ -7,7 +7,8 @@ attention GRU decoder, mixed fp16/fp32 with Casts) and `hama/assets/g2p_vocab.js
 
 What this does, reproducibly:
   1. takes the hama wheel (downloads it with `pip download --no-deps` unless --wheel is
-     given) and checks its SHA-256 and those of the three assets;
+     given) and checks its SHA-256; the installed hama (the reference) must ship the same
+     assets;
   2. converts both graphs to clean fp32: fp16 weights and constants widened, every fp16
      Cast removed, no value_info (the same conversion as tools/make_model.py);
   3. encoder: drops the GRUs' `sequence_lens` input and the sort-by-length / unsort
@@ -15,18 +16,21 @@ What this does, reproducibly:
      sequence_lens (or with the trivial one), and without padding both are no-ops: the
      graph is unchanged for a batch of one word, or of words with the same number of
      input symbols (which is how nomen batches). Padded rows are no longer supported;
-  4. decoder step: adds an output `log_probs` [batch, 189] = LogSoftmax of the logits
+  4. does in int64 the integer shape arithmetic that the mixed-precision export did in
+     float (tract cannot carry a symbolic dimension through a float);
+  5. decoder step: adds an output `log_probs` [batch, 189] = LogSoftmax of the logits
      whose ArgMax is `next_token_ids` (which is kept, so greedy decoding is unchanged),
      for beam search;
-  5. writes the encoder vocabulary as `g2p_symbols.txt` (line i = symbol of id i);
-  6. checks with onnxruntime that the converted graphs give the same phones and the same
-     attention argmax as the original assets on --words words (hama's own greedy loop,
-     one word at a time, and length-grouped batches), and that hama.G2PModel.predict
-     gives the same phones;
-  7. writes the committed test fixture (--fixture) and the larger agreement set
-     (--work/expected_large.tsv) with hama's own outputs;
-  8. replaces the G2P lines of SHA256SUMS (other lines kept, in order) and the G2P
-     section of MODEL_CARD.md (between `g2p:begin`/`g2p:end` markers).
+  6. writes the encoder vocabulary as `g2p_symbols.txt` (line i = symbol of id i);
+  7. checks with onnxruntime that the converted graphs give the same phones and the same
+     attention argmax as the original assets (hama's own greedy loop, one word at a time,
+     and length-grouped batches), and that hama.G2PModel.predict gives the same phones;
+  8. writes the test fixtures from hama's own output: --fixture (phones and alignment of
+     ~500 inputs), tokenizer.tsv next to it, and the larger agreement set
+     --work/expected_large.tsv (~5,000 inputs, for `cargo test ... g2p_agreement_large`);
+  9. replaces the G2P lines of SHA256SUMS (other lines kept, in order) and the G2P
+     section of MODEL_CARD.md (between `g2p:begin`/`g2p:end` markers; its Rust part,
+     between `g2p-rust:begin`/`g2p-rust:end`, is kept).
 
 Usage:
   python3 tools/make_g2p.py [--wheel hama-1.3.13-py3-none-any.whl] [--out models-quantized]
@@ -66,6 +70,12 @@ SUMS_NAME = "SHA256SUMS"
 CARD_NAME = "MODEL_CARD.md"
 CARD_BEGIN = "<!-- g2p:begin -->"
 CARD_END = "<!-- g2p:end -->"
+RUST_BEGIN = "<!-- g2p-rust:begin -->"
+RUST_END = "<!-- g2p-rust:end -->"
+RUST_DEFAULT = """### Rust / tract
+
+Not measured yet: `cargo test --release --test g2p -- --ignored --nocapture g2p_bench`
+and `g2p_agreement_large`."""
 MAX_INPUT_LEN = 128
 MAX_OUTPUT_LEN = 32
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,6 +247,80 @@ def drop_length_sorting(model):
     return model
 
 
+INT_PRESERVING = {"Concat", "Mul", "Add", "Sub", "Unsqueeze", "Squeeze", "Reshape", "Range",
+                  "Identity", "Neg", "Abs", "Max", "Min"}
+COMPARE = {"Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"}
+
+
+def integer_shape_math(model):
+    """Compute in int64 what the mixed-precision export computes in float from int64 values.
+
+    The exporter wrapped integer shape arithmetic (the Concat of a Reshape's target shape, the
+    Range of input positions) in Casts to float and back. The values are small integers, so
+    float and int64 give the same numbers, but tract cannot carry a symbolic dimension through
+    a float: this rewires such subgraphs to int64 (removing the Casts to float at their inputs
+    and the Casts back to int64 at their outputs).
+    """
+    g = model.graph
+    inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    types = {vi.name: vi.type.tensor_type.elem_type
+             for vi in list(inferred.graph.value_info) + list(inferred.graph.input)
+             + list(inferred.graph.output)}
+    for init in g.initializer:
+        types[init.name] = init.data_type
+    FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64
+
+    def cast_to(n):
+        return [a.i for a in n.attribute if a.name == "to"][0]
+
+    # Float tensors that hold int64 values: Casts of int64 and what integer ops make of them.
+    intf = {n.output[0]: n.input[0] for n in g.node
+            if n.op_type == "Cast" and cast_to(n) == FLOAT and types.get(n.input[0]) == INT64}
+    roots = dict(intf)
+    changed = True
+    while changed:
+        changed = False
+        for n in g.node:
+            if n.op_type in INT_PRESERVING and n.output[0] not in intf:
+                floats = [x for x in n.input if x and types.get(x) == FLOAT]
+                if floats and all(x in intf for x in floats):
+                    intf[n.output[0]] = None
+                    changed = True
+    graph_outputs = {o.name for o in g.output}
+    if graph_outputs & intf.keys():
+        sys.exit(f"integer-valued float graph outputs: {graph_outputs & intf.keys()}")
+    # Consumers of these tensors outside the integer subgraph get a Cast to float back.
+    demoted = [n for n in g.node if n.output and n.output[0] in intf and n.op_type != "Cast"]
+    compares = [n for n in g.node if n.op_type in COMPARE
+                and all(x in intf for x in n.input)]
+    inside = {id(n) for n in demoted + compares}
+    extra = []
+    for n in list(g.node):
+        if id(n) in inside or (n.op_type == "Cast" and n.output[0] in roots):
+            continue
+        for i, x in enumerate(n.input):
+            if x in intf and not (n.op_type == "Cast" and cast_to(n) == INT64):
+                back = f"{x}_int_to_float"
+                if back not in {e.output[0] for e in extra}:
+                    extra.append(helper.make_node("Cast", [x], [back], to=FLOAT, name=back))
+                n.input[i] = back
+    # Drop the Casts to float at the roots and the Casts to int64 at the ends.
+    for n in [n for n in g.node if n.op_type == "Cast" and n.output[0] in roots]:
+        _rewire(g, n.output[0], n.input[0])
+        g.node.remove(n)
+    for n in [n for n in g.node if n.op_type == "Cast" and cast_to(n) == INT64
+              and n.input[0] in intf]:
+        _rewire(g, n.output[0], n.input[0])
+        g.node.remove(n)
+    # Insert the casts back right after their producers (keeps topological order).
+    for e in extra:
+        src = e.input[0]
+        idx = next(i for i, n in enumerate(g.node) if src in n.output)
+        g.node.insert(idx + 1, e)
+    remove_dead_nodes(model)
+    return model
+
+
 def add_log_probs(model):
     """Decoder step: also output LogSoftmax of the logits that `next_token_ids` is the ArgMax of."""
     g = model.graph
@@ -256,7 +340,9 @@ def add_log_probs(model):
 def convert(assets):
     enc = to_fp32(onnx.load_from_string(assets["encoder"]))
     drop_length_sorting(enc)
+    integer_shape_math(enc)
     dec = to_fp32(onnx.load_from_string(assets["decoder"]))
+    integer_shape_math(dec)
     add_log_probs(dec)
     for name, m in (("encoder", enc), ("decoder", dec)):
         del m.graph.value_info[:]
@@ -396,6 +482,10 @@ Hyun-woo Seo-yeon 민준 김서연 이 박 최 Jiho
 """.split()
 
 
+# Inputs with several whitespace-separated parts (hama pronounces each on its own).
+MULTI_WORD = ["Mary Ann", "van der Berg", "Jean  Luc", " Ana\u3000Maria ", "Jean\x1cPaul", "de la Cruz"]
+
+
 def word_lists(lexicon_path, contacts_paths, bias_dir):
     """(fixture words, large-set words): deterministic."""
     contacts = []
@@ -417,26 +507,57 @@ def word_lists(lexicon_path, contacts_paths, bias_dir):
         for p in sorted(Path(bias_dir).glob("*.txt")):
             bias.extend(w for w in p.read_text(encoding="utf-8").split() if w)
     bias = list(dict.fromkeys(bias))
-    common = lex_words[:: max(1, len(lex_words) // 80)][:80]
+    common = lex_words[:: max(1, len(lex_words) // 40)][:40]
     capitalized = [w.capitalize() for w in lex_words[7:: max(1, len(lex_words) // 15)][:15]]
     fixture = list(dict.fromkeys(contacts + EXTRA_WORDS + common + capitalized
-                                 + bias[:: max(1, len(bias) // 25)][:25]))
-    large = list(dict.fromkeys(fixture + bias + lex_words[3:: max(1, len(lex_words) // 2500)]))
+                                 + bias[:: max(1, len(bias) // 15)][:15] + MULTI_WORD))
+    large = list(dict.fromkeys(fixture + bias[::2] + lex_words[3:: max(1, len(lex_words) // 1500)]))
     return fixture, large
 
 
 def write_expected(path, rows):
-    """`word<TAB>phone phone ...<TAB>attn attn ...`; phones as in tokens.txt (` ` -> `<space>`)."""
+    """`word<TAB>phone phone ...<TAB>char char ...`; phones as in tokens.txt (` ` -> `<space>`),
+    chars = hama's alignment (`G2PAlignment.char_index`, -1 when none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write("# word\tphones (hama.G2PModel.predict, tokens.txt spelling)\tattention argmax "
-                "per phone (input symbol index)\n")
+        f.write("# word\tphones (hama.G2PModel.predict, tokens.txt spelling)\tchar_index of each "
+                "phone (hama's alignment)\n")
         f.write(f"# made by tools/make_g2p.py from hama {HAMA_VERSION}; do not edit\n")
         for w, phones, attn in rows:
             if "\t" in w or "\n" in w:
                 sys.exit(f"word {w!r} cannot be written")
             ph = " ".join("<space>" if p == " " else p for p in phones)
             f.write(f"{w}\t{ph}\t{' '.join(map(str, attn))}\n")
+
+
+def write_tokenizer_fixture(path, vocab, tok):
+    """Every code point whose tokenization is not simply "its own symbol or <unk>".
+
+    For each code point c (surrogates and Hangul syllables aside), hama's ids of "a" + c + "a"
+    are compared with [a, id(c) or <unk>, a]; the exceptions (whitespace, upper case,
+    lower-casing to several characters) are written as `U+XXXX<TAB>id id ...`. Some Hangul
+    syllables are written too (they split into jamo).
+    """
+    ids = {t: i for i, t in enumerate(vocab["encoder"])}
+    a, unk = ids["a"], ids["<unk>"]
+    rows = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c = chr(cp)
+        hangul = 0xAC00 <= cp < 0xAC00 + 11172
+        got = tok("a" + c + "a")
+        if (hangul and cp % 997 == 0) or (not hangul and got != [a, ids.get(c, unk), a]):
+            rows.append((cp, got))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("# hama's encoder ids of \"a\" + U+XXXX + \"a\" where they are not [a, the code point's "
+                "own id or <unk>, a]\n")
+        f.write(f"# made by tools/make_g2p.py (Python {sys.version.split()[0]}, Unicode "
+                f"{unicodedata.unidata_version}); do not edit\n")
+        for cp, got in rows:
+            f.write(f"U+{cp:04X}\t{' '.join(map(str, got))}\n")
+    return len(rows)
 
 
 # ---------------------------------------------------------------------------------------
@@ -460,9 +581,14 @@ def update_sums(out):
 
 
 def update_card(out, section):
+    """Replace the G2P section of MODEL_CARD.md (appended if absent), keeping its Rust part."""
     path = out / CARD_NAME
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    block = f"{CARD_BEGIN}\n{section.strip()}\n{CARD_END}\n"
+    rust = RUST_DEFAULT
+    if RUST_BEGIN in text and RUST_END in text:
+        rust = text[text.index(RUST_BEGIN) + len(RUST_BEGIN): text.index(RUST_END)].strip()
+    block = (f"{CARD_BEGIN}\n{section.strip()}\n\n{RUST_BEGIN}\n{rust}\n{RUST_END}\n"
+             f"{CARD_END}\n")
     if CARD_BEGIN in text and CARD_END in text:
         pre = text[: text.index(CARD_BEGIN)]
         post = text[text.index(CARD_END) + len(CARD_END):].lstrip("\n")
@@ -524,19 +650,20 @@ def main():
     orig = Greedy(assets["encoder"], assets["decoder"], vocab)
     conv = Greedy((out / ENCODER_NAME).read_bytes(), (out / DECODER_NAME).read_bytes(), vocab)
 
-    # 1. Converted vs original graphs, one word at a time (hama's loop) and batched.
+    # 1. Converted vs original graphs, one word part at a time (hama's loop) and batched.
+    units = list(dict.fromkeys(p for w in large_words for p in w.split()))
     t0 = time.time()
-    single_orig = {w: orig.run([tok(w)])[0] for w in large_words}
+    single_orig = {w: orig.run([tok(w)])[0] for w in units}
     t_orig = time.time() - t0
     t0 = time.time()
-    single_conv = {w: conv.run([tok(w)])[0] for w in large_words}
+    single_conv = {w: conv.run([tok(w)])[0] for w in units}
     t_conv = time.time() - t0
-    batched_conv = run_grouped(conv, tok, large_words)
-    same_ids = sum(single_orig[w][0] == single_conv[w][0] for w in large_words)
-    same_attn = sum(single_orig[w] == single_conv[w] for w in large_words)
-    same_batch = sum(batched_conv[w] == single_conv[w] for w in large_words)
-    diff = [w for w in large_words if single_orig[w][0] != single_conv[w][0]]
-    log(f"fp32 vs original: phones equal on {same_ids}/{len(large_words)} words, phones and "
+    batched_conv = run_grouped(conv, tok, units)
+    same_ids = sum(single_orig[w][0] == single_conv[w][0] for w in units)
+    same_attn = sum(single_orig[w] == single_conv[w] for w in units)
+    same_batch = sum(batched_conv[w] == single_conv[w] for w in units)
+    diff = [w for w in units if single_orig[w][0] != single_conv[w][0]]
+    log(f"fp32 vs original: phones equal on {same_ids}/{len(units)} words, phones and "
         f"attention on {same_attn}; batched fp32 vs single fp32 {same_batch}; differ: {diff[:20]}")
 
     # 2. hama's own predict() as the reference for the fixtures.
@@ -547,26 +674,30 @@ def main():
     for w in large_words:
         r = model.predict(w)
         phones = [a.phoneme for a in r.alignments]
-        # predict() splits on whitespace; our words have none, so one segment.
-        ids, attn = single_orig[w]
-        loop_phones = orig.phones(ids, dvocab)
+        chars = [a.char_index for a in r.alignments]
+        loop_phones = [p for part in w.split() for p in orig.phones(single_orig[part][0], dvocab)]
         predict_vs_loop += loop_phones == phones
-        kept_attn = [a for t, a in zip(ids, attn) if t != orig.pad] if phones else []
-        rows.append((w, phones, kept_attn[: len(phones)]))
+        rows.append((w, phones, chars))
     log(f"hama predict() == our loop on the original graphs: {predict_vs_loop}/{len(large_words)}")
     by_word = {w: (p, a) for w, p, a in rows}
     write_expected(Path(args.fixture), [(w, *by_word[w]) for w in fixture_words])
     write_expected(work / "expected_large.tsv", rows)
+    n_tok = write_tokenizer_fixture(Path(args.fixture).parent / "tokenizer.tsv", vocab, tok)
+    log(f"tokenizer fixture: {n_tok} code points")
 
     odd = sorted({p for _, p, _ in rows for p in p if p in ("<pad>", "<sos>", "<unk>", " ")})
     report = {
-        "command": shlex.join(["python3", "tools/make_g2p.py", *sys.argv[1:]]),
+        # The wheel's folder is machine-specific; its checksum is checked anyway.
+        "command": shlex.join(["python3", "tools/make_g2p.py",
+                               *[Path(a).name if a.endswith(".whl") else a for a in sys.argv[1:]]]),
         "wheel_sha256": WHEEL_SHA256,
         "assets": asset_sums,
         "outputs": {n: {"sha256": sha256_file(out / n), "size": (out / n).stat().st_size}
                     for n in OUR_FILES},
         "words": len(large_words),
+        "parts": len(units),
         "fixture_words": len(fixture_words),
+        "symbols": len(vocab["encoder"]),
         "phones_equal": same_ids,
         "phones_and_attention_equal": same_attn,
         "batched_equal": same_batch,
@@ -579,7 +710,7 @@ def main():
     }
     (work / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False),
                                       encoding="utf-8")
-    if same_ids != len(large_words) or predict_vs_loop != len(large_words):
+    if same_ids != len(units) or predict_vs_loop != len(large_words):
         log("WARNING: the converted graphs or the loop do not reproduce hama exactly")
     update_sums(out)
     if not args.no_card:
@@ -589,29 +720,31 @@ def main():
 
 def card_section(r):
     o = r["outputs"]
-    n = r["words"]
+    n, parts = r["words"], r["parts"]
     files = "\n".join(f"| `{k}` | {v['size'] / 1e6:.2f} MB | `{v['sha256']}` |" for k, v in o.items())
     assets = "\n".join(f"  `{k}` (SHA-256 `{v}`)" for k, v in r["assets"].items())
+    diff = ", ".join(f"`{w}`" for w in r["differ"]) or "none"
     return f"""
-# G2P (grapheme to phone) model
+## G2P (grapheme to phone) model
 
 Spelling to phones for words that have no lexicon entry (contact names), run on the device
-by `src/g2p/` with tract. Generated by `tools/make_g2p.py`; do not edit by hand.
+by `src/g2p/` with tract. Generated by `tools/make_g2p.py`; do not edit by hand except the
+Rust section (kept across regenerations).
 
-## Source
+### Source
 
 - Package: PyPI [`hama`](https://pypi.org/project/hama/) version {HAMA_VERSION}, file
   `{WHEEL_NAME}` (SHA-256 `{r['wheel_sha256']}`), Apache-2.0 (applies to these files too).
 - Assets:
 {assets}
-- Model: character-level encoder (embedding, depthwise+pointwise conv, 2 bidirectional
-  GRU layers of 96) and an attention GRU decoder run one step per call (location-aware
-  attention with a position prior). Input: lower-cased characters (Hangul split into
-  jamo), up to {MAX_INPUT_LEN} symbols; output: the 189 `decoder` phones of
-  `g2p_vocab.json`, the same ids and symbols as `tokens.txt` 0-188. Greedy decoding
-  starts from `<sos>` and stops at `<eos>` or after {MAX_OUTPUT_LEN} steps.
+- Model: character-level encoder (embedding, depthwise + pointwise convolution, two
+  bidirectional GRU layers of 96) and an attention GRU decoder run one step per call
+  (location-aware attention with a position prior). Input: lower-cased characters (Hangul
+  split into jamo), at most {MAX_INPUT_LEN} symbols; output: the 189 `decoder` phones of
+  `g2p_vocab.json`, the same ids and symbols as `tokens.txt` 0-188. Greedy decoding starts
+  from `<sos>` and stops at `<eos>` or after {MAX_OUTPUT_LEN} steps.
 
-## Files
+### Files
 
 | file | size | SHA-256 |
 | --- | --- | --- |
@@ -620,11 +753,14 @@ by `src/g2p/` with tract. Generated by `tools/make_g2p.py`; do not edit by hand.
 - `g2p_encoder.onnx`: inputs `input_ids` [batch, len] i64, `input_lengths` [batch] i64;
   outputs `encoder_outputs`, `projected_keys`, `hidden`, `encoder_mask`, `prev_attn`.
 - `g2p_decoder_step.onnx`: one decoder step; outputs `next_token_ids` (argmax),
-  `hidden_out`, `prev_attn_out`, `attn_argmax` (input position with the most attention)
-  and, added here, `log_probs` [batch, 189] (log-softmax of the same logits).
-- `g2p_symbols.txt`: the {19750} encoder symbols, line i = id i (`<pad>` 0, `<unk>` 1).
+  `hidden_out`, `prev_attn_out`, `attn_argmax` (input position with the most attention:
+  hama's alignment) and, added here, `log_probs` [batch, 189] (log-softmax of the same
+  logits).
+- `g2p_symbols.txt`: the {r['symbols']} encoder symbols, line i = id i (`<pad>` 0, `<unk>` 1).
 
-## How they were made
+`SHA256SUMS` lists them after the acoustic model's files; nomen verifies them at load.
+
+### How they were made
 
 ```
 {r['command']}
@@ -632,20 +768,32 @@ by `src/g2p/` with tract. Generated by `tools/make_g2p.py`; do not edit by hand.
 
 1. fp16 -> fp32 as for the acoustic model: fp16 weights and constants widened, fp16 Casts
    removed, `value_info` stripped.
-2. Encoder: the GRUs' `sequence_lens` and the sort-by-length/unsort around them (TopK,
-   3 Gathers, ScatterElements) removed. tract only supports GRUs without sequence_lens;
-   without padding both are no-ops. **Every row of a batch must have the same number of
-   input symbols** (nomen groups words by length; padded batches now give wrong results
-   for the shorter rows).
-3. Decoder step: `log_probs` output added (for n-best beam search); `next_token_ids` is
+2. Encoder: the GRUs' `sequence_lens` and the sort-by-length / unsort around them (TopK,
+   three Gathers, ScatterElements) removed. tract only supports GRUs without
+   sequence_lens; without padding both are no-ops. **Every row of a batch must have the
+   same number of input symbols** (nomen groups words by length; padded batches would
+   now give wrong results for the shorter rows).
+3. Integer shape arithmetic that the mixed-precision export did in float (the target
+   shapes of Reshapes and of the GRUs' zero initial state, the Range of input positions)
+   is done in int64 again, so that tract can follow a symbolic batch size and length.
+4. Decoder step: `log_probs` output added (for n-best beam search); `next_token_ids` is
    still the graph's own ArgMax.
 
-Checked with onnxruntime {r['ort']} on {n} words (contact names, rare words, lexicon
-words, names with diacritics, apostrophes and other scripts), hama's greedy loop one word
-at a time: phones equal to the original assets' on {r['phones_equal']}/{n} words, phones
-and attention argmax on {r['phones_and_attention_equal']}/{n}; length-grouped batches of
-the converted graphs equal to one-at-a-time on {r['batched_equal']}/{n};
-`hama.G2PModel.predict` equal to that loop on {r['predict_equal']}/{n}.
+Checked with onnxruntime {r['ort']}, hama's greedy loop, on {parts} distinct words
+(development contact names, names of many origins with diacritics and apostrophes, other
+scripts, rare words from the biasing lists, lexicon words): phones equal to the original
+assets' on {r['phones_equal']}/{parts} words, phones and attention argmax on
+{r['phones_and_attention_equal']}/{parts} (differ: {diff}: a near tie between two
+phones that fp16 rounding decides); length-grouped batches of the converted graphs equal
+to one word at a time on {r['batched_equal']}/{parts}. `hama.G2PModel.predict` equals
+that loop on the original assets for {r['predict_equal']}/{n} inputs. onnxruntime, one
+thread, one word at a time: {r['ort_seconds_original'] * 1e3 / parts:.2f} ms/word
+(original), {r['ort_seconds_fp32'] * 1e3 / parts:.2f} ms/word (fp32).
+
+Test fixtures written from hama's own output: `tests/fixtures/g2p/expected.tsv`
+({r['fixture_words']} inputs: phones and alignment) and `tests/fixtures/g2p/tokenizer.tsv`
+(every code point whose tokenization is not "itself or `<unk>`"); the larger set goes to
+`build/make_g2p/expected_large.tsv`.
 """
 
 

@@ -618,10 +618,16 @@ def write_card(out, info):
     card_path = out / CARD_NAME
     tract = ("<!-- tract:begin -->\n_Not measured yet: run the commands in the "
              "\"Rust / tract\" section._\n<!-- tract:end -->")
+    g2p = ""
     if card_path.exists():
-        m = re.search(r"<!-- tract:begin -->.*?<!-- tract:end -->", card_path.read_text("utf-8"), re.S)
+        old = card_path.read_text("utf-8")
+        m = re.search(r"<!-- tract:begin -->.*?<!-- tract:end -->", old, re.S)
         if m:
             tract = m.group(0)
+        # The G2P section belongs to tools/make_g2p.py: carried over as is.
+        m = re.search(r"<!-- g2p:begin -->.*?<!-- g2p:end -->", old, re.S)
+        if m:
+            g2p = "\n" + m.group(0) + "\n"
     rows = []
     for v in info["variants"]:
         rows.append(
@@ -735,7 +741,7 @@ machine and its load).
 ## Rust / tract
 
 {tract}
-"""
+{g2p}"""
     card_path.write_text(text, encoding="utf-8")
 
 
@@ -844,7 +850,16 @@ def main():
 
     names = [FP32_NAME] + ([INT8_NAME] if chosen else []) + [TOKENS_NAME]
     outputs = [(n, (out / n).stat().st_size, sha256_file(out / n)) for n in names]
-    (out / SUMS_NAME).write_text("".join(f"{d}  {n}\n" for n, _, d in outputs), encoding="utf-8")
+    # Keep the lines of files this tool does not make (tools/make_g2p.py appends its own).
+    ours = {n for n, _, _ in outputs}
+    kept = []
+    if (out / SUMS_NAME).exists():
+        for line in (out / SUMS_NAME).read_text("utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1] not in ours:
+                kept.append(line + "\n")
+    (out / SUMS_NAME).write_text("".join(f"{d}  {n}\n" for n, _, d in outputs) + "".join(kept),
+                                 encoding="utf-8")
 
     command = shlex.join(["python3", "tools/make_model.py", *sys.argv[1:]])
     info = {

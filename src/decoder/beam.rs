@@ -90,8 +90,8 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         let (ent_children, ent_labels) = bias.map_or((0, 0), |(b, _)| {
             (b.trie().max_children(), b.trie().max_labels())
         });
-        let per_hyp = 3
-            + (lex.max_children() + ent_children) * (1 + lex.max_labels().max(ent_labels));
+        let per_hyp =
+            3 + (lex.max_children() + ent_children) * (1 + lex.max_labels().max(ent_labels));
         let cand = beam * per_hyp;
         let history = cfg.history_capacity.max(4 * beam);
         let mut d = BeamDecoder {
@@ -439,14 +439,9 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             }
             let frames = (t + 1 - word_start).max(1) as f32;
             let conf = (word_gap / frames).exp();
-            let class = if b.class_lm {
-                cfg.lm_weight * b.class_logprob
-            } else {
-                0.0
-            };
             for &w in labels {
                 let done = Hyp {
-                    score: score + class + b.entity_bonus * ent.entry(w).weight + cfg.word_bonus,
+                    score: score + ent.completion_score(w, &b, cfg.lm_weight) + cfg.word_bonus,
                     node: ROOT,
                     lm: self.lm.null(),
                     word_start: t + 1,
@@ -602,15 +597,9 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             };
             if h.node >= self.ent_base {
                 let Some((ent, b)) = self.bias else { continue };
-                let class = if b.class_lm {
-                    cfg.lm_weight * b.class_logprob
-                } else {
-                    0.0
-                };
                 for &w in ent.trie().labels(h.node - self.ent_base) {
                     let score = h.score
-                        + class
-                        + b.entity_bonus * ent.entry(w).weight
+                        + ent.completion_score(w, &b, cfg.lm_weight)
                         + cfg.word_bonus
                         + cfg.lm_weight * self.lm.end(self.lm.null());
                     out.push(Hypothesis {
@@ -623,8 +612,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             let la = self.lex.lookahead(h.node);
             for &w in self.lex.labels(h.node) {
                 let (lp, st) = self.lm.score(h.lm, self.lex.lm_id(w));
-                let score =
-                    h.score + cfg.lm_weight * (lp - la + self.lm.end(st)) + cfg.word_bonus;
+                let score = h.score + cfg.lm_weight * (lp - la + self.lm.end(st)) + cfg.word_bonus;
                 out.push(Hypothesis {
                     words: self.words_of(h.hist, Some(extra(w))),
                     score,

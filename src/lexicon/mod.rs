@@ -159,7 +159,8 @@ impl Lexicon {
         spans.dedup_by(|a, b| a.2 == b.2 && seq(a) == seq(b));
         let prons: Vec<(&[u16], WordId)> = spans.iter().map(|s| (seq(s), s.2)).collect();
         // Per-word pronunciation table, in the order they were given.
-        let mut by_word: Vec<(WordId, u32, u32)> = spans.iter().map(|&(o, l, w)| (w, o, l)).collect();
+        let mut by_word: Vec<(WordId, u32, u32)> =
+            spans.iter().map(|&(o, l, w)| (w, o, l)).collect();
         by_word.sort_unstable();
         let mut word_first_pron = vec![0u32; words.len() + 1];
         let mut pron_start = Vec::with_capacity(by_word.len() + 1);
@@ -333,7 +334,10 @@ impl Lexicon {
     /// The pronunciations of `word`, in the order the lexicon file gives them.
     pub fn prons_of(&self, word: WordId) -> impl Iterator<Item = &[u16]> + '_ {
         let w = word as usize;
-        let (a, b) = (self.word_first_pron[w] as usize, self.word_first_pron[w + 1] as usize);
+        let (a, b) = (
+            self.word_first_pron[w] as usize,
+            self.word_first_pron[w + 1] as usize,
+        );
         (a..b).map(move |p| {
             &self.pron_phones[self.pron_start[p] as usize..self.pron_start[p + 1] as usize]
         })

@@ -1,0 +1,1100 @@
+//! Grapheme to phone: pronunciations for words that have none in the lexicon (new contact
+//! names), computed on the device.
+//!
+//! The model is the G2P of PyPI `hama` 1.3.13 (Apache-2.0): a character-level GRU encoder
+//! and an attention GRU decoder run one step per call, converted to fp32 by
+//! `tools/make_g2p.py` (see `models-quantized/MODEL_CARD.md`). Its output phones are the
+//! acoustic model's tokens 0-188 (`tokens.txt`), so a pronunciation can go into the
+//! lexicon as is.
+//!
+//! ```no_run
+//! use nomen::g2p::G2p;
+//! let g2p = G2p::load("models-quantized".as_ref())?;
+//! // Greedy decoding, exactly as hama: ["s", "aɪ", "ə", "b", "h", "æ", "n"].
+//! let phones = g2p.pronounce("Siobhan")?;
+//! assert!(!phones.is_empty());
+//! for (phones, log_prob) in g2p.nbest("Siobhan", 4)? {
+//!     println!("{log_prob:.2} {}", phones.join(" "));
+//! }
+//! # Ok::<(), nomen::g2p::G2pError>(())
+//! ```
+//!
+//! # What the model does with its input
+//!
+//! What `hama.G2PModel.predict` does. Against hama itself (`tests/g2p.rs`): the same
+//! phones and alignment on all 497 inputs of the committed fixture, and on 4,968 of 4,969
+//! words of the larger set; the exception (`desagneaux`, /s/ vs /z/) is a near tie that
+//! the fp16 -> fp32 conversion flips (onnxruntime on the fp32 graphs flips it too).
+//!
+//! - Input is split at whitespace (Python's `str.isspace`); each part is pronounced on its
+//!   own and the phones are concatenated (hama puts a space between the parts; nomen's
+//!   lexicon has no use for it).
+//! - Each character is lower-cased and looked up in the encoder vocabulary of 19,750
+//!   symbols: ASCII letters, digits and `'`, 60 Latin letters with diacritics
+//!   (`ßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýāăąčēęğīıłńňŋőœřśšũūųžșțṛṭ` and a few click letters;
+//!   not `ć ź ż ş ţ ě ů`...), `·`, `ʻ`, `ʼ`, Hangul jamo (syllables are split), Thai,
+//!   kana and 19,292 CJK ideographs. Everything else becomes `<unk>`: Cyrillic, Greek,
+//!   Arabic, Hebrew, Devanagari, `-`, `.`, the letters above, decomposed accents (`e` +
+//!   U+0301; no Unicode normalization is done, as in hama). [`G2p::unknown_chars`] lists
+//!   them. Input made only of unknown characters gives a meaningless pronunciation (for
+//!   `Иван` the model produces Mandarin-like phones with tones); callers should
+//!   transliterate or skip such names.
+//! - At most 128 symbols per part are read; at most 32 phones per part are produced.
+//! - Spellings the model takes for another language (about 15% of the development
+//!   contact names: `Aitor`, `Balaji`, `Fionnuala`, ...) come out in a narrower IPA with
+//!   `<space>` between phones and separate diacritic tokens (`a <space> ɪ ̯ <space> t`).
+//!   That is what hama outputs, and it is returned as is; `tools/build_lexicon.py`
+//!   drops the `<space>` tokens ([`lexicon_phones`] does the same).
+//! - An empty or all-whitespace input gives an empty pronunciation (hama would decode a
+//!   lone `<unk>`).
+//!
+//! # Speed
+//!
+//! Greedy decoding runs the decoder once per output phone; words are batched by their
+//! number of input symbols (the converted graph has no padding support, and equal
+//! lengths need none), see [`G2p::pronounce_many`]. Numbers are in
+//! `models-quantized/MODEL_CARD.md`.
+
+#![warn(missing_docs)]
+
+mod tokenize;
+pub mod variants;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use crate::model::{Checksums, ModelError, Tokens, CHECKSUMS_FILE, TOKENS_FILE};
+
+pub use tokenize::{is_python_space, Encoded, EncoderVocab, MAX_INPUT_LEN};
+
+/// File name of the encoder graph in the model directory.
+pub const ENCODER_FILE: &str = "g2p_encoder.onnx";
+/// File name of the decoder-step graph in the model directory.
+pub const DECODER_FILE: &str = "g2p_decoder_step.onnx";
+/// File name of the encoder vocabulary in the model directory.
+pub const SYMBOLS_FILE: &str = "g2p_symbols.txt";
+/// hama's `max_output_len`: decoding stops after this many steps.
+pub const MAX_OUTPUT_LEN: usize = 32;
+/// Most words run through the graphs in one batch by [`G2p::pronounce_many`].
+pub const MAX_BATCH: usize = 64;
+/// How to (re)create the G2P files, quoted in error messages.
+pub const MAKE_G2P_HINT: &str =
+    "create it with `python3 tools/make_g2p.py` (see models-quantized/MODEL_CARD.md)";
+
+/// Everything that can go wrong loading or running the G2P model.
+#[derive(Debug, thiserror::Error)]
+pub enum G2pError {
+    /// A model file is absent.
+    #[error("G2P model file {} not found: {hint}", path.display())]
+    MissingFile {
+        /// The path that was looked for.
+        path: PathBuf,
+        /// How to obtain the file.
+        hint: String,
+    },
+    /// A model file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file's SHA-256 differs from the one recorded in `SHA256SUMS`.
+    #[error(
+        "checksum mismatch for {}: SHA256SUMS says {expected}, the file has {actual}; \
+         the file is corrupt or was replaced without updating SHA256SUMS ({MAKE_G2P_HINT})",
+        path.display()
+    )]
+    ChecksumMismatch {
+        /// The file whose content is wrong.
+        path: PathBuf,
+        /// Digest recorded in `SHA256SUMS`.
+        expected: String,
+        /// Digest of the file on disk.
+        actual: String,
+    },
+    /// `SHA256SUMS` is malformed or has no entry for a file.
+    #[error("{}: {message}", path.display())]
+    Checksums {
+        /// The `SHA256SUMS` file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `g2p_symbols.txt` or `tokens.txt` is malformed or does not fit the graphs.
+    #[error("invalid G2P vocabulary {}: {message}", path.display())]
+    Vocabulary {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// tract failed to load, optimize or run a graph.
+    #[error("G2P inference failed ({context}): {message}")]
+    Inference {
+        /// What was being done.
+        context: String,
+        /// tract's error chain.
+        message: String,
+    },
+    /// A graph produced something of an unexpected shape.
+    #[error("unexpected G2P model output: {0}")]
+    BadOutput(String),
+}
+
+impl G2pError {
+    fn inference(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        G2pError::Inference {
+            context: context.into(),
+            message: format!("{err:#}"),
+        }
+    }
+
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            G2pError::MissingFile {
+                path: path.to_path_buf(),
+                hint: MAKE_G2P_HINT.to_string(),
+            }
+        } else {
+            G2pError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+
+    fn from_model(err: ModelError) -> Self {
+        match err {
+            ModelError::MissingFile { path, .. } => G2pError::MissingFile {
+                path,
+                hint: MAKE_G2P_HINT.to_string(),
+            },
+            ModelError::Io { path, source } => G2pError::Io { path, source },
+            ModelError::ChecksumMismatch {
+                path,
+                expected,
+                actual,
+            } => G2pError::ChecksumMismatch {
+                path,
+                expected,
+                actual,
+            },
+            ModelError::Checksums { path, message } => G2pError::Checksums { path, message },
+            ModelError::Tokens {
+                source_name,
+                line,
+                message,
+            } => G2pError::Vocabulary {
+                path: PathBuf::from(source_name),
+                message: format!("line {line}: {message}"),
+            },
+            other => G2pError::BadOutput(other.to_string()),
+        }
+    }
+}
+
+/// A pronunciation with hama's alignment and its score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pronunciation {
+    /// Phones, spelled as in `tokens.txt` (hama's space phone is `<space>`).
+    pub phones: Vec<String>,
+    /// Token ids of the phones (`tokens.txt` ids, `0..189`).
+    pub ids: Vec<u32>,
+    /// For each phone, the index (counted in characters, i.e. `char`s, of the whole input)
+    /// of the input character the decoder attended to most when it emitted the phone:
+    /// hama's `G2PAlignment.char_index`. `None` where hama says -1.
+    pub chars: Vec<Option<usize>>,
+    /// Natural-log probability of the decoded sequence under the model (the phones and the
+    /// end of sequence; summed over the parts of a multi-part input). For greedy decoding
+    /// this is the score of the greedy path.
+    pub log_prob: f32,
+}
+
+/// Phones for the lexicon: `phones` without hama's `<space>` separators (what
+/// `tools/build_lexicon.py` writes to `lexicon.txt`).
+pub fn lexicon_phones<S: AsRef<str>>(phones: &[S]) -> Vec<String> {
+    phones
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|p| *p != "<space>" && !p.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// Names of the graph inputs and outputs, in the order nomen uses them.
+const ENCODER_INPUTS: [&str; 2] = ["input_ids", "input_lengths"];
+const ENCODER_OUTPUTS: [&str; 5] = [
+    "encoder_outputs",
+    "projected_keys",
+    "hidden",
+    "encoder_mask",
+    "prev_attn",
+];
+const DECODER_INPUTS: [&str; 7] = [
+    "decoder_input_ids",
+    "encoder_outputs",
+    "projected_keys",
+    "encoder_mask",
+    "prev_attn",
+    "hidden",
+    "positions",
+];
+const DECODER_OUTPUTS: [&str; 5] = [
+    "next_token_ids",
+    "hidden_out",
+    "prev_attn_out",
+    "attn_argmax",
+    "log_probs",
+];
+
+/// The G2P model, loaded and optimized once; `Send + Sync`, calls may run concurrently.
+pub struct G2p {
+    vocab: EncoderVocab,
+    /// Decoder output symbols (`tokens.txt` 0..n_phones).
+    phones: Vec<String>,
+    sos: u32,
+    eos: u32,
+    pad: u32,
+    encoder: Plan,
+    decoder: Plan,
+    /// Widths of the encoder outputs per input position, and of the hidden state.
+    enc_dim: usize,
+    key_dim: usize,
+    hidden_dim: usize,
+}
+
+impl std::fmt::Debug for G2p {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("G2p")
+            .field("symbols", &self.vocab.len())
+            .field("phones", &self.phones.len())
+            .finish()
+    }
+}
+
+/// The decoder state of a batch of rows (one word part or one beam hypothesis each), all
+/// with the same number `s` of input symbols.
+#[derive(Clone)]
+struct Rows {
+    n: usize,
+    s: usize,
+    enc_out: Vec<f32>,
+    keys: Vec<f32>,
+    mask: Vec<bool>,
+    prev_attn: Vec<f32>,
+    /// `[2, n, hidden]`.
+    hidden: Vec<f32>,
+}
+
+/// What one decoder step returns for every row.
+struct Step {
+    next: Vec<u32>,
+    attn: Vec<usize>,
+    /// `[n, n_phones]`.
+    log_probs: Vec<f32>,
+    prev_attn: Vec<f32>,
+    hidden: Vec<f32>,
+}
+
+/// Copies rows `idx` of a row-major `[_, width]` array.
+fn gather<T: Copy>(src: &[T], width: usize, idx: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(idx.len() * width);
+    for &i in idx {
+        out.extend_from_slice(&src[i * width..(i + 1) * width]);
+    }
+    out
+}
+
+impl Rows {
+    /// Keeps rows `idx` (in that order; repeats allowed).
+    fn select(&self, idx: &[usize], hidden_dim: usize) -> Rows {
+        let (s, n) = (self.s, self.n);
+        let e = self.enc_out.len() / (n * s).max(1);
+        let k = self.keys.len() / (n * s).max(1);
+        let mut hidden = Vec::with_capacity(2 * idx.len() * hidden_dim);
+        for layer in 0..2 {
+            let base = &self.hidden[layer * n * hidden_dim..(layer + 1) * n * hidden_dim];
+            hidden.extend(gather(base, hidden_dim, idx));
+        }
+        Rows {
+            n: idx.len(),
+            s,
+            enc_out: gather(&self.enc_out, s * e, idx),
+            keys: gather(&self.keys, s * k, idx),
+            mask: gather(&self.mask, s, idx),
+            prev_attn: gather(&self.prev_attn, s, idx),
+            hidden,
+        }
+    }
+}
+
+/// One part (whitespace-separated piece) of an input, tokenized.
+struct Part {
+    enc: Encoded,
+    /// Character offset of the part in the whole input.
+    offset: usize,
+}
+
+/// Splits `text` at runs of Python whitespace, as hama's `predict` does.
+fn parts(vocab: &EncoderVocab, text: &str) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut start: Option<(usize, usize)> = None; // (byte, char) of the current part
+    for (chars, (byte, c)) in text.char_indices().enumerate() {
+        if is_python_space(c) {
+            if let Some((b, ch)) = start.take() {
+                out.push(Part {
+                    enc: vocab.encode(&text[b..byte]),
+                    offset: ch,
+                });
+            }
+        } else if start.is_none() {
+            start = Some((byte, chars));
+        }
+    }
+    if let Some((b, ch)) = start {
+        out.push(Part {
+            enc: vocab.encode(&text[b..]),
+            offset: ch,
+        });
+    }
+    out
+}
+
+/// A finished or live decoding of one part: the raw decoder tokens (eos excluded), the
+/// attention argmax of each, and the summed log-probability.
+#[derive(Debug, Clone)]
+struct Raw {
+    tokens: Vec<u32>,
+    attn: Vec<usize>,
+    log_prob: f32,
+}
+
+fn load_plan(
+    bytes: &[u8],
+    name: &str,
+    inputs: &[&str],
+    outputs: &[&str],
+    facts: impl Fn(&mut InferenceModel) -> TractResult<()>,
+) -> Result<Plan, G2pError> {
+    let onnx = tract_onnx::onnx().with_ignore_value_info(true);
+    let mut model = onnx
+        .model_for_read(&mut &bytes[..])
+        .map_err(|e| G2pError::inference(format!("parsing {name}"), e))?;
+    let have: Vec<String> = model
+        .input_outlets()
+        .map_err(|e| G2pError::inference(format!("reading {name}"), e))?
+        .iter()
+        .map(|o| model.node(o.node).name.clone())
+        .collect();
+    if have != inputs {
+        return Err(G2pError::BadOutput(format!(
+            "{name} has inputs {have:?}, expected {inputs:?} ({MAKE_G2P_HINT})"
+        )));
+    }
+    let have: Vec<String> = model
+        .output_outlets()
+        .map_err(|e| G2pError::inference(format!("reading {name}"), e))?
+        .iter()
+        .map(|o| {
+            model
+                .outlet_label(*o)
+                .map(str::to_string)
+                .unwrap_or_else(|| model.node(o.node).name.clone())
+        })
+        .collect();
+    if have != outputs {
+        return Err(G2pError::BadOutput(format!(
+            "{name} has outputs {have:?}, expected {outputs:?} ({MAKE_G2P_HINT})"
+        )));
+    }
+    facts(&mut model).map_err(|e| G2pError::inference(format!("setting {name} inputs"), e))?;
+    model
+        .into_optimized()
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| G2pError::inference(format!("optimizing {name}"), e))
+}
+
+impl G2p {
+    /// Loads the G2P graphs, `g2p_symbols.txt` and `tokens.txt` from `dir`, checking all of
+    /// them against `dir/SHA256SUMS` first, and optimizes the graphs for this machine.
+    pub fn load(dir: &Path) -> Result<Self, G2pError> {
+        let sums_path = dir.join(CHECKSUMS_FILE);
+        let sums = Checksums::load(&sums_path).map_err(G2pError::from_model)?;
+        let read = |name: &str| -> Result<Vec<u8>, G2pError> {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|e| G2pError::io(&path, e))?;
+            if sums.get(name).is_none() {
+                return Err(G2pError::Checksums {
+                    path: sums_path.clone(),
+                    message: format!("no entry for {name} ({MAKE_G2P_HINT})"),
+                });
+            }
+            sums.verify(name, &path, &bytes)
+                .map_err(G2pError::from_model)?;
+            Ok(bytes)
+        };
+        let text = |name: &str, bytes: Vec<u8>| {
+            String::from_utf8(bytes).map_err(|_| G2pError::Vocabulary {
+                path: dir.join(name),
+                message: "not UTF-8".to_string(),
+            })
+        };
+        let symbols = text(SYMBOLS_FILE, read(SYMBOLS_FILE)?)?;
+        let vocab = EncoderVocab::parse(&symbols).map_err(|message| G2pError::Vocabulary {
+            path: dir.join(SYMBOLS_FILE),
+            message,
+        })?;
+        let tokens = text(TOKENS_FILE, read(TOKENS_FILE)?)?;
+        let tokens = Tokens::parse(&tokens).map_err(|e| match G2pError::from_model(e) {
+            G2pError::Vocabulary { message, .. } => G2pError::Vocabulary {
+                path: dir.join(TOKENS_FILE),
+                message,
+            },
+            other => other,
+        })?;
+        let encoder_bytes = read(ENCODER_FILE)?;
+        let decoder_bytes = read(DECODER_FILE)?;
+
+        let started = std::time::Instant::now();
+        let encoder = load_plan(
+            &encoder_bytes,
+            ENCODER_FILE,
+            &ENCODER_INPUTS,
+            &ENCODER_OUTPUTS,
+            |m| {
+                let (b, s) = (m.sym("B"), m.sym("S"));
+                m.set_input_fact(
+                    0,
+                    InferenceFact::dt_shape(i64::datum_type(), tvec![b.to_dim(), s.to_dim()]),
+                )?;
+                m.set_input_fact(
+                    1,
+                    InferenceFact::dt_shape(i64::datum_type(), tvec![b.to_dim()]),
+                )
+            },
+        )?;
+        // Encoder output widths, from the optimized graph.
+        let dim = |outlet: usize, axis: usize| -> Result<usize, G2pError> {
+            let model = encoder.model();
+            let o = model
+                .output_outlets()
+                .map_err(|e| G2pError::inference("reading encoder outputs", e))?[outlet];
+            model
+                .outlet_fact(o)
+                .ok()
+                .and_then(|f| {
+                    f.shape
+                        .get(axis)
+                        .and_then(|d| d.as_i64())
+                        .and_then(|v| usize::try_from(v).ok())
+                })
+                .ok_or_else(|| {
+                    G2pError::BadOutput(format!(
+                        "encoder output {} has no fixed size on axis {axis}",
+                        ENCODER_OUTPUTS[outlet]
+                    ))
+                })
+        };
+        let (enc_dim, key_dim, hidden_dim) = (dim(0, 2)?, dim(1, 2)?, dim(2, 2)?);
+        let decoder = load_plan(
+            &decoder_bytes,
+            DECODER_FILE,
+            &DECODER_INPUTS,
+            &DECODER_OUTPUTS,
+            |m| {
+                let (b, s) = (m.sym("B"), m.sym("S"));
+                let (b, s) = (b.to_dim(), s.to_dim());
+                let f32t = f32::datum_type();
+                m.set_input_fact(
+                    0,
+                    InferenceFact::dt_shape(i64::datum_type(), tvec![b.clone(), 1.to_dim()]),
+                )?;
+                m.set_input_fact(
+                    1,
+                    InferenceFact::dt_shape(f32t, tvec![b.clone(), s.clone(), enc_dim.to_dim()]),
+                )?;
+                m.set_input_fact(
+                    2,
+                    InferenceFact::dt_shape(f32t, tvec![b.clone(), s.clone(), key_dim.to_dim()]),
+                )?;
+                m.set_input_fact(
+                    3,
+                    InferenceFact::dt_shape(bool::datum_type(), tvec![b.clone(), s.clone()]),
+                )?;
+                m.set_input_fact(
+                    4,
+                    InferenceFact::dt_shape(f32t, tvec![b.clone(), s.clone()]),
+                )?;
+                m.set_input_fact(
+                    5,
+                    InferenceFact::dt_shape(f32t, tvec![2.to_dim(), b, hidden_dim.to_dim()]),
+                )?;
+                m.set_input_fact(6, InferenceFact::dt_shape(f32t, tvec![1.to_dim(), s]))
+            },
+        )?;
+        log::debug!(
+            "G2P graphs optimized in {:.0} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+
+        let tok_path = dir.join(TOKENS_FILE);
+        let find = |name: &str| {
+            tokens
+                .id(name)
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or_else(|| G2pError::Vocabulary {
+                    path: tok_path.clone(),
+                    message: format!("no {name} token"),
+                })
+        };
+        let (sos, eos, pad) = (find("<sos>")?, find("<eos>")?, find("<pad>")?);
+        let mut g2p = Self {
+            vocab,
+            phones: tokens.symbols().to_vec(),
+            sos,
+            eos,
+            pad,
+            encoder,
+            decoder,
+            enc_dim,
+            key_dim,
+            hidden_dim,
+        };
+        // One probe call: the decoder's output width is the phone inventory.
+        let rows = g2p.encode(&[vec![i64::from(g2p.vocab.unk())]], 1)?;
+        let step = g2p.step(&rows, &[g2p.sos])?;
+        let n_phones = step.log_probs.len();
+        if n_phones == 0
+            || n_phones > g2p.phones.len()
+            || sos.max(eos).max(pad) as usize >= n_phones
+        {
+            return Err(G2pError::Vocabulary {
+                path: tok_path,
+                message: format!(
+                    "the G2P decoder has {n_phones} outputs, {TOKENS_FILE} has {} tokens",
+                    g2p.phones.len()
+                ),
+            });
+        }
+        g2p.phones.truncate(n_phones);
+        Ok(g2p)
+    }
+
+    /// The encoder vocabulary.
+    pub fn vocab(&self) -> &EncoderVocab {
+        &self.vocab
+    }
+
+    /// The phones the model can output, by id (`tokens.txt` symbols `0..189`, specials
+    /// `<pad>`, `<sos>`, `<eos>`, `<unk>`, `<space>` included).
+    pub fn phone_symbols(&self) -> &[String] {
+        &self.phones
+    }
+
+    /// hama's tokenization of one word part (no splitting at whitespace; whitespace is
+    /// skipped).
+    pub fn encode_text(&self, text: &str) -> Encoded {
+        self.vocab.encode(text)
+    }
+
+    /// The characters of `word` that the model does not know (they are read as `<unk>`).
+    pub fn unknown_chars(&self, word: &str) -> Vec<char> {
+        self.vocab.unknown_chars(word)
+    }
+
+    /// hama's greedy pronunciation of `word`.
+    pub fn pronounce(&self, word: &str) -> Result<Vec<String>, G2pError> {
+        Ok(self.pronounce_aligned(word)?.phones)
+    }
+
+    /// [`G2p::pronounce`] with hama's alignment and the path's log-probability.
+    pub fn pronounce_aligned(&self, word: &str) -> Result<Pronunciation, G2pError> {
+        let mut all = self.greedy_parts(&[word], 1)?;
+        Ok(all.pop().unwrap_or_else(empty_pronunciation))
+    }
+
+    /// Greedy pronunciations of many words, batched: words whose parts have the same
+    /// number of input symbols share graph calls, up to [`MAX_BATCH`] at once. Same
+    /// results as [`G2p::pronounce`] word by word (up to float rounding: see
+    /// `models-quantized/MODEL_CARD.md`).
+    pub fn pronounce_many(&self, words: &[&str]) -> Result<Vec<Vec<String>>, G2pError> {
+        Ok(self
+            .pronounce_many_aligned(words)?
+            .into_iter()
+            .map(|p| p.phones)
+            .collect())
+    }
+
+    /// [`G2p::pronounce_many`] with alignments and log-probabilities.
+    pub fn pronounce_many_aligned(&self, words: &[&str]) -> Result<Vec<Pronunciation>, G2pError> {
+        self.greedy_parts(words, MAX_BATCH)
+    }
+
+    /// Up to `n` most likely pronunciations of `word` with their natural-log
+    /// probabilities, best first, by beam search (beam width `n`) over the decoder steps.
+    /// Sequences that spell the same phones are merged (the best score kept). The first
+    /// is normally the greedy pronunciation ([`G2p::pronounce`]); beam search can find a
+    /// better-scoring sequence that greedy decoding missed.
+    pub fn nbest(&self, word: &str, n: usize) -> Result<Vec<(Vec<String>, f32)>, G2pError> {
+        Ok(self
+            .nbest_aligned(word, n)?
+            .into_iter()
+            .map(|p| (p.phones, p.log_prob))
+            .collect())
+    }
+
+    /// [`G2p::nbest`] with alignments.
+    pub fn nbest_aligned(&self, word: &str, n: usize) -> Result<Vec<Pronunciation>, G2pError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let parts = parts(&self.vocab, word);
+        if parts.is_empty() {
+            return Ok(vec![empty_pronunciation()]);
+        }
+        let mut combined = vec![empty_pronunciation()];
+        for part in &parts {
+            let options = self.beam(part, n)?;
+            let mut next = Vec::with_capacity(combined.len() * options.len());
+            for prefix in &combined {
+                for option in &options {
+                    let mut p = prefix.clone();
+                    p.phones.extend(option.phones.iter().cloned());
+                    p.ids.extend(option.ids.iter().copied());
+                    p.chars.extend(option.chars.iter().copied());
+                    p.log_prob += option.log_prob;
+                    next.push(p);
+                }
+            }
+            combined = dedup_best(next, n);
+        }
+        Ok(combined)
+    }
+
+    /// Greedy decoding of every part of every word; parts grouped by length.
+    fn greedy_parts(
+        &self,
+        words: &[&str],
+        max_batch: usize,
+    ) -> Result<Vec<Pronunciation>, G2pError> {
+        let parts: Vec<Vec<Part>> = words.iter().map(|w| parts(&self.vocab, w)).collect();
+        // (word, part) of every part, grouped by input length.
+        let mut order: Vec<(usize, usize)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(w, ps)| (0..ps.len()).map(move |p| (w, p)))
+            .collect();
+        order.sort_by_key(|&(w, p)| parts[w][p].enc.ids.len());
+        let mut raws: Vec<Vec<Option<Raw>>> = parts.iter().map(|ps| vec![None; ps.len()]).collect();
+        let mut i = 0;
+        while i < order.len() {
+            let len = parts[order[i].0][order[i].1].enc.ids.len();
+            let mut j = i;
+            while j < order.len()
+                && j - i < max_batch.max(1)
+                && parts[order[j].0][order[j].1].enc.ids.len() == len
+            {
+                j += 1;
+            }
+            let batch: Vec<Vec<i64>> = order[i..j]
+                .iter()
+                .map(|&(w, p)| parts[w][p].enc.ids.clone())
+                .collect();
+            for (&(w, p), raw) in order[i..j].iter().zip(self.greedy(&batch)?) {
+                raws[w][p] = Some(raw);
+            }
+            i = j;
+        }
+        Ok(parts
+            .iter()
+            .zip(raws)
+            .map(|(ps, rs)| {
+                let mut out = empty_pronunciation();
+                for (part, raw) in ps.iter().zip(rs) {
+                    if let Some(raw) = raw {
+                        let p = self.decode(&raw, part);
+                        out.phones.extend(p.phones);
+                        out.ids.extend(p.ids);
+                        out.chars.extend(p.chars);
+                        out.log_prob += p.log_prob;
+                    }
+                }
+                out
+            })
+            .collect())
+    }
+
+    /// hama's `_decode`: drop `<pad>`, drop `<sos>` before the first phone, map the
+    /// attention to input characters.
+    fn decode(&self, raw: &Raw, part: &Part) -> Pronunciation {
+        let mut p = Pronunciation {
+            phones: Vec::new(),
+            ids: Vec::new(),
+            chars: Vec::new(),
+            log_prob: raw.log_prob,
+        };
+        for (&t, &a) in raw.tokens.iter().zip(&raw.attn) {
+            if t == self.eos {
+                break;
+            }
+            if t == self.pad || (t == self.sos && p.ids.is_empty()) {
+                continue;
+            }
+            p.phones.push(self.phones[t as usize].clone());
+            p.ids.push(t);
+            p.chars.push(
+                part.enc
+                    .chars
+                    .get(a)
+                    .copied()
+                    .flatten()
+                    .map(|c| c + part.offset),
+            );
+        }
+        p
+    }
+
+    /// Runs the encoder on `n` rows of equal length.
+    fn encode(&self, ids: &[Vec<i64>], n: usize) -> Result<Rows, G2pError> {
+        let s = ids.first().map_or(0, Vec::len);
+        if s == 0 || ids.len() != n || ids.iter().any(|r| r.len() != s) {
+            return Err(G2pError::BadOutput("encoder rows of unequal length".into()));
+        }
+        let flat: Vec<i64> = ids.concat();
+        let input = Tensor::from_shape(&[n, s], &flat)
+            .map_err(|e| G2pError::inference("building encoder input", e))?;
+        let lengths = Tensor::from_shape(&[n], &vec![s as i64; n])
+            .map_err(|e| G2pError::inference("building encoder input", e))?;
+        let out = self
+            .encoder
+            .run(tvec![input.into_tvalue(), lengths.into_tvalue()])
+            .map_err(|e| G2pError::inference("running the encoder", e))?;
+        let get = |i: usize, len: usize| -> Result<Vec<f32>, G2pError> {
+            let v = out[i]
+                .try_as_plain_ram()
+                .and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec))
+                .map_err(|e| G2pError::BadOutput(format!("{}: {e}", ENCODER_OUTPUTS[i])))?;
+            if v.len() != len {
+                return Err(G2pError::BadOutput(format!(
+                    "{} has {} values, expected {len}",
+                    ENCODER_OUTPUTS[i],
+                    v.len()
+                )));
+            }
+            Ok(v)
+        };
+        let mask = out[3]
+            .try_as_plain_ram()
+            .and_then(|v| v.as_slice::<bool>().map(<[bool]>::to_vec))
+            .map_err(|e| G2pError::BadOutput(format!("encoder_mask: {e}")))?;
+        if mask.len() != n * s {
+            return Err(G2pError::BadOutput(
+                "encoder_mask has the wrong size".into(),
+            ));
+        }
+        Ok(Rows {
+            n,
+            s,
+            enc_out: get(0, n * s * self.enc_dim)?,
+            keys: get(1, n * s * self.key_dim)?,
+            hidden: get(2, 2 * n * self.hidden_dim)?,
+            mask,
+            prev_attn: get(4, n * s)?,
+        })
+    }
+
+    /// One decoder step for every row, fed `tokens` (one per row).
+    fn step(&self, rows: &Rows, tokens: &[u32]) -> Result<Step, G2pError> {
+        let (n, s) = (rows.n, rows.s);
+        let build = |r: TractResult<Tensor>| {
+            r.map_err(|e| G2pError::inference("building decoder input", e))
+        };
+        let ids: Vec<i64> = tokens.iter().map(|&t| i64::from(t)).collect();
+        let positions: Vec<f32> = (0..s).map(|i| i as f32).collect();
+        let inputs = tvec![
+            build(Tensor::from_shape(&[n, 1], &ids))?.into_tvalue(),
+            build(Tensor::from_shape(&[n, s, self.enc_dim], &rows.enc_out))?.into_tvalue(),
+            build(Tensor::from_shape(&[n, s, self.key_dim], &rows.keys))?.into_tvalue(),
+            build(Tensor::from_shape(&[n, s], &rows.mask))?.into_tvalue(),
+            build(Tensor::from_shape(&[n, s], &rows.prev_attn))?.into_tvalue(),
+            build(Tensor::from_shape(&[2, n, self.hidden_dim], &rows.hidden))?.into_tvalue(),
+            build(Tensor::from_shape(&[1, s], &positions))?.into_tvalue(),
+        ];
+        let out = self
+            .decoder
+            .run(inputs)
+            .map_err(|e| G2pError::inference("running the decoder", e))?;
+        let ints = |i: usize| -> Result<Vec<i64>, G2pError> {
+            let v = out[i]
+                .try_as_plain_ram()
+                .and_then(|v| v.as_slice::<i64>().map(<[i64]>::to_vec))
+                .map_err(|e| G2pError::BadOutput(format!("{}: {e}", DECODER_OUTPUTS[i])))?;
+            if v.len() != n {
+                return Err(G2pError::BadOutput(format!(
+                    "{} has {} values for {n} rows",
+                    DECODER_OUTPUTS[i],
+                    v.len()
+                )));
+            }
+            Ok(v)
+        };
+        let floats = |i: usize| -> Result<Vec<f32>, G2pError> {
+            out[i]
+                .try_as_plain_ram()
+                .and_then(|v| v.as_slice::<f32>().map(<[f32]>::to_vec))
+                .map_err(|e| G2pError::BadOutput(format!("{}: {e}", DECODER_OUTPUTS[i])))
+        };
+        let log_probs = floats(4)?;
+        if n == 0 || log_probs.len() % n != 0 {
+            return Err(G2pError::BadOutput("log_probs has the wrong size".into()));
+        }
+        let width = log_probs.len() / n;
+        let next = ints(0)?
+            .into_iter()
+            .map(|t| u32::try_from(t).ok().filter(|&t| (t as usize) < width))
+            .collect::<Option<Vec<u32>>>()
+            .ok_or_else(|| G2pError::BadOutput("next_token_ids out of range".into()))?;
+        let attn = ints(3)?
+            .into_iter()
+            .map(|a| usize::try_from(a).unwrap_or(usize::MAX))
+            .collect();
+        let prev_attn = floats(2)?;
+        let hidden = floats(1)?;
+        if prev_attn.len() != n * s || hidden.len() != 2 * n * self.hidden_dim {
+            return Err(G2pError::BadOutput(
+                "decoder state has the wrong size".into(),
+            ));
+        }
+        Ok(Step {
+            next,
+            attn,
+            log_probs,
+            prev_attn,
+            hidden,
+        })
+    }
+
+    /// hama's greedy loop on rows of equal length.
+    fn greedy(&self, ids: &[Vec<i64>]) -> Result<Vec<Raw>, G2pError> {
+        let n = ids.len();
+        let mut rows = self.encode(ids, n)?;
+        let mut out = vec![
+            Raw {
+                tokens: Vec::new(),
+                attn: Vec::new(),
+                log_prob: 0.0,
+            };
+            n
+        ];
+        // alive[r] = index into `out` of row r.
+        let mut alive: Vec<usize> = (0..n).collect();
+        let mut tokens = vec![self.sos; n];
+        let width = self.phones.len();
+        for _ in 0..MAX_OUTPUT_LEN {
+            let step = self.step(&rows, &tokens)?;
+            let mut keep = Vec::with_capacity(alive.len());
+            for (r, &item) in alive.iter().enumerate() {
+                let t = step.next[r];
+                let o = &mut out[item];
+                o.log_prob += step.log_probs[r * width + t as usize];
+                if t == self.eos {
+                    continue;
+                }
+                o.tokens.push(t);
+                o.attn.push(step.attn[r]);
+                keep.push(r);
+            }
+            if keep.is_empty() {
+                break;
+            }
+            rows.prev_attn = step.prev_attn;
+            rows.hidden = step.hidden;
+            if keep.len() != alive.len() {
+                rows = rows.select(&keep, self.hidden_dim);
+                alive = keep.iter().map(|&r| alive[r]).collect();
+            }
+            tokens = keep.iter().map(|&r| step.next[r]).collect();
+        }
+        Ok(out)
+    }
+
+    /// Beam search of width `beam` over one part; up to `beam` distinct pronunciations.
+    fn beam(&self, part: &Part, beam: usize) -> Result<Vec<Pronunciation>, G2pError> {
+        let width = self.phones.len();
+        let mut rows = self.encode(std::slice::from_ref(&part.enc.ids), 1)?;
+        let mut live = vec![Raw {
+            tokens: Vec::new(),
+            attn: Vec::new(),
+            log_prob: 0.0,
+        }];
+        let mut tokens = vec![self.sos];
+        let mut finished: Vec<Raw> = Vec::new();
+        for _ in 0..MAX_OUTPUT_LEN {
+            let step = self.step(&rows, &tokens)?;
+            // (score, row, token, rank within the row)
+            let mut cands: Vec<(f32, usize, u32, usize)> = Vec::new();
+            for (r, hyp) in live.iter().enumerate() {
+                let lp = &step.log_probs[r * width..(r + 1) * width];
+                let argmax = step.next[r];
+                let mut ids: Vec<u32> = (0..width as u32).collect();
+                // Best first; the graph's own argmax first among equals (greedy path),
+                // then the lower id.
+                ids.sort_by(|&a, &b| {
+                    lp[b as usize]
+                        .total_cmp(&lp[a as usize])
+                        .then_with(|| (b == argmax).cmp(&(a == argmax)))
+                        .then(a.cmp(&b))
+                });
+                for (rank, &t) in ids.iter().take(beam).enumerate() {
+                    cands.push((hyp.log_prob + lp[t as usize], r, t, rank));
+                }
+            }
+            cands.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.3.cmp(&b.3)));
+            let mut next_live = Vec::new();
+            let mut parents = Vec::new();
+            let mut next_tokens = Vec::new();
+            for &(score, r, t, _) in &cands {
+                if next_live.len() >= beam {
+                    break;
+                }
+                let parent = &live[r];
+                if t == self.eos {
+                    finished.push(Raw {
+                        tokens: parent.tokens.clone(),
+                        attn: parent.attn.clone(),
+                        log_prob: score,
+                    });
+                    continue;
+                }
+                let mut hyp = parent.clone();
+                hyp.tokens.push(t);
+                hyp.attn.push(step.attn[r]);
+                hyp.log_prob = score;
+                next_live.push(hyp);
+                parents.push(r);
+                next_tokens.push(t);
+            }
+            // Stop when no live hypothesis can beat the beam-th finished one (scores
+            // only go down).
+            finished.sort_by(|a, b| b.log_prob.total_cmp(&a.log_prob));
+            let done = next_live.is_empty()
+                || (finished.len() >= beam
+                    && next_live
+                        .iter()
+                        .all(|h| h.log_prob < finished[beam - 1].log_prob));
+            if done {
+                live.clear();
+                break;
+            }
+            rows.prev_attn = step.prev_attn;
+            rows.hidden = step.hidden;
+            rows = rows.select(&parents, self.hidden_dim);
+            live = next_live;
+            tokens = next_tokens;
+        }
+        // Out of steps: hama returns what it has.
+        finished.extend(live);
+        let decoded = finished.iter().map(|raw| self.decode(raw, part)).collect();
+        Ok(dedup_best(decoded, beam))
+    }
+}
+
+fn empty_pronunciation() -> Pronunciation {
+    Pronunciation {
+        phones: Vec::new(),
+        ids: Vec::new(),
+        chars: Vec::new(),
+        log_prob: 0.0,
+    }
+}
+
+/// Best first, one per phone sequence, at most `n`.
+fn dedup_best(mut all: Vec<Pronunciation>, n: usize) -> Vec<Pronunciation> {
+    all.sort_by(|a, b| b.log_prob.total_cmp(&a.log_prob));
+    let mut out: Vec<Pronunciation> = Vec::new();
+    for p in all {
+        if out.len() >= n {
+            break;
+        }
+        if !out.iter().any(|q| q.ids == p.ids) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_split_like_python() {
+        let v = EncoderVocab::parse("<pad>\n<unk>\na\nb\n").unwrap();
+        let p = parts(&v, "  ab\u{1f}b a ");
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0].offset, 2);
+        assert_eq!(p[0].enc.ids, vec![2, 3]);
+        assert_eq!(p[1].offset, 5);
+        assert_eq!(p[2].offset, 7);
+        assert!(parts(&v, " \t\u{3000}").is_empty());
+        assert!(parts(&v, "").is_empty());
+    }
+
+    #[test]
+    fn lexicon_phones_drop_spaces() {
+        assert_eq!(
+            lexicon_phones(&["a", "<space>", "ɪ", " ", "̯"]),
+            ["a", "ɪ", "̯"]
+        );
+    }
+
+    #[test]
+    fn rows_select_gathers_every_array() {
+        let rows = Rows {
+            n: 2,
+            s: 1,
+            enc_out: vec![1.0, 2.0],
+            keys: vec![3.0, 4.0],
+            mask: vec![false, true],
+            prev_attn: vec![5.0, 6.0],
+            hidden: vec![7.0, 8.0, 9.0, 10.0],
+        };
+        let r = rows.select(&[1, 1, 0], 1);
+        assert_eq!(r.n, 3);
+        assert_eq!(r.enc_out, vec![2.0, 2.0, 1.0]);
+        assert_eq!(r.keys, vec![4.0, 4.0, 3.0]);
+        assert_eq!(r.mask, vec![true, true, false]);
+        assert_eq!(r.prev_attn, vec![6.0, 6.0, 5.0]);
+        assert_eq!(r.hidden, vec![8.0, 8.0, 7.0, 10.0, 10.0, 9.0]);
+    }
+
+    #[test]
+    fn dedup_keeps_best() {
+        let p = |ids: Vec<u32>, lp: f32| Pronunciation {
+            phones: ids.iter().map(|i| i.to_string()).collect(),
+            ids,
+            chars: Vec::new(),
+            log_prob: lp,
+        };
+        let d = dedup_best(
+            vec![p(vec![1], -2.0), p(vec![2], -1.0), p(vec![1], -0.5)],
+            5,
+        );
+        assert_eq!(d.len(), 2);
+        assert_eq!((d[0].ids.clone(), d[0].log_prob), (vec![1], -0.5));
+        assert_eq!(dedup_best(d, 1).len(), 1);
+    }
+
+    #[test]
+    fn g2p_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<G2p>();
+    }
+}
