@@ -39,9 +39,6 @@ pub enum Error {
     /// The lexicon.
     #[error(transparent)]
     Lexicon(#[from] LexiconError),
-    /// The G2P model.
-    #[error(transparent)]
-    G2p(#[from] crate::g2p::G2pError),
     /// Settings that cannot work together.
     #[error("configuration: {0}")]
     Config(String),
@@ -161,8 +158,8 @@ pub struct Recognizer {
     cfg: RecognizerConfig,
     load_times: LoadTimes,
     entities: Option<std::sync::Arc<EntityTrie>>,
-    /// The on-device G2P for names the lexicon lacks (absent: lexicon pronunciations only).
-    g2p: Option<G2p>,
+    /// The on-device G2P for names, loaded on first use (absent: lexicon pronunciations only).
+    g2p: std::sync::OnceLock<Option<G2p>>,
     /// Pronunciations already worked out per spoken word, so a changed list only costs its
     /// new words.
     pron_cache: Mutex<HashMap<String, Vec<Vec<u16>>>>,
@@ -185,18 +182,7 @@ impl Recognizer {
             |w| lm.word_id(w).map(|id| (id, lm.unigram(id))),
         )?;
         let lexicon_s = t.elapsed().as_secs_f64();
-        let g2p = if cfg.model.dir.join(G2P_ENCODER_FILE).exists() {
-            let t = Instant::now();
-            let g = G2p::load(&cfg.model.dir)?;
-            log::info!("G2P loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
-            Some(g)
-        } else {
-            log::warn!(
-                "no G2P model in {}: names the lexicon lacks cannot be biased toward",
-                cfg.model.dir.display()
-            );
-            None
-        };
+
         let stats = lexicon.stats();
         log::info!(
             "loaded model {:.0} ms, LM {:.0} ms ({} words), lexicon {:.0} ms ({} words, {} pronunciations, {} nodes)",
@@ -228,7 +214,7 @@ impl Recognizer {
                 lexicon_s,
             },
             entities: None,
-            g2p,
+            g2p: std::sync::OnceLock::new(),
             pron_cache: Mutex::new(HashMap::new()),
         })
     }
@@ -316,6 +302,35 @@ impl Recognizer {
         )
     }
 
+    /// The G2P, loaded the first time a name needs it (it costs ~80 ms and ~10 MB, which
+    /// transcription without entities does not pay). `None` if the model directory has no
+    /// G2P or it fails to load (logged): names are then pronounced from the lexicon only.
+    fn g2p(&self) -> Option<&G2p> {
+        self.g2p
+            .get_or_init(|| {
+                let dir = &self.cfg.model.dir;
+                if !dir.join(G2P_ENCODER_FILE).exists() {
+                    log::warn!(
+                        "no G2P model in {}: only names the lexicon knows can be biased toward",
+                        dir.display()
+                    );
+                    return None;
+                }
+                let t = Instant::now();
+                match G2p::load(dir) {
+                    Ok(g) => {
+                        log::info!("G2P loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+                        Some(g)
+                    }
+                    Err(e) => {
+                        log::error!("{e}: only names the lexicon knows can be biased toward");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
     /// Pronunciations of one spoken word in model token ids, best first, no duplicates.
     fn word_prons(&self, word: &str) -> Vec<Vec<u16>> {
         let tokens = self.model.tokens();
@@ -332,7 +347,7 @@ impl Recognizer {
                 out.push(p);
             }
         };
-        if let Some(g2p) = &self.g2p {
+        if let Some(g2p) = self.g2p() {
             match g2p.nbest_aligned(word, self.cfg.bias.g2p_nbest.max(1)) {
                 Ok(bases) => {
                     for b in &bases {
