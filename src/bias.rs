@@ -34,10 +34,11 @@ pub struct BiasConfig {
     pub g2p_nbest: usize,
     /// G2G variants per word (technique 5): alternative sounds of letter groups. 0: off.
     pub g2g_variants: usize,
-    /// Entities whose shortest pronunciation has fewer units than this are easily heard in
-    /// ordinary words ("Minh", "Xie"): they get `short_penalty` on completion.
+    /// Partial names (a given or family name alone) whose shortest pronunciation has fewer
+    /// units than this are easily heard in ordinary words ("Minh", "Xie"): they get
+    /// `short_penalty` on completion.
     pub short_units: usize,
-    /// Added (negative) when a short entity completes.
+    /// Added (negative) when a short partial name completes.
     pub short_penalty: f32,
     /// Pronunciation-based lookup after decoding (technique 4).
     pub lookup: bool,
@@ -56,7 +57,7 @@ impl Default for BiasConfig {
             g2p_nbest: 2,
             g2g_variants: 0,
             short_units: 5,
-            short_penalty: 0.0,
+            short_penalty: -6.0,
             lookup: true,
         }
     }
@@ -71,6 +72,20 @@ pub struct BiasEntry {
     pub words: Vec<String>,
     /// List weight (multiplies the completion bonus).
     pub weight: f32,
+    /// A given or family name said alone (or a nickname) rather than a list entry as written:
+    /// such short parts are easily heard in ordinary words, see [`BiasConfig::short_penalty`].
+    pub partial: bool,
+}
+
+impl From<&crate::entities::Entity> for BiasEntry {
+    fn from(e: &crate::entities::Entity) -> Self {
+        BiasEntry {
+            display: e.display.clone(),
+            words: e.words.clone(),
+            weight: e.weight,
+            partial: e.kind != crate::entities::EntityKind::Full,
+        }
+    }
 }
 
 /// What the decoder adds when an entity completes, worked out once per entry.
@@ -153,7 +168,7 @@ impl EntityTrie {
         } else {
             0.0
         };
-        let short = if self.scores[i].min_units < cfg.short_units {
+        let short = if self.entries[i].partial && self.scores[i].min_units < cfg.short_units {
             cfg.short_penalty
         } else {
             0.0
@@ -228,11 +243,13 @@ mod tests {
                 display: "Ann Lee".into(),
                 words: vec!["ann".into(), "lee".into()],
                 weight: 1.0,
+                partial: false,
             },
             BiasEntry {
                 display: "Xq".into(),
                 words: vec!["xq".into()],
                 weight: 1.0,
+                partial: false,
             },
         ];
         let t = EntityTrie::build(

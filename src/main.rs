@@ -98,7 +98,8 @@ pub struct ModelArgs {
     /// Biasing: bonus when an entity completes (times its list weight).
     #[arg(long)]
     entity_bonus: Option<f32>,
-    /// Biasing: score added when an entity shorter than 5 units completes (negative).
+    /// Biasing: score added when a given or family name alone, shorter than 5 units,
+    /// completes (negative).
     #[arg(long)]
     short_penalty: Option<f32>,
     /// Biasing: G2G pronunciation variants per word (technique 5; 0 turns them off).
@@ -377,15 +378,7 @@ impl<'r> EntityLists<'r> {
 fn read_entity_list(path: &Path) -> Result<Vec<BiasEntry>> {
     let mut set = EntitySet::new();
     set.add_file(path)?; // the error names the file
-    Ok(set
-        .entities()
-        .iter()
-        .map(|e| BiasEntry {
-            display: e.display.clone(),
-            words: e.words.clone(),
-            weight: e.weight,
-        })
-        .collect())
+    Ok(set.entities().iter().map(BiasEntry::from).collect())
 }
 
 fn transcribe(args: TranscribeArgs) -> Result<bool> {

@@ -22,14 +22,7 @@ fn recognizer() -> &'static Recognizer {
 fn entries(list: &Path) -> Vec<BiasEntry> {
     let mut set = EntitySet::new();
     set.add_file(list).unwrap();
-    set.entities()
-        .iter()
-        .map(|e| BiasEntry {
-            display: e.display.clone(),
-            words: e.words.clone(),
-            weight: e.weight,
-        })
-        .collect()
+    set.entities().iter().map(BiasEntry::from).collect()
 }
 
 /// (wav, entity said)
@@ -121,6 +114,7 @@ fn preparing_a_thousand_entries_reuses_cached_pronunciations() {
             display: format!("{g} {f} {i}"),
             words: vec![g.to_string(), f.to_string()],
             weight: 1.0,
+            partial: false,
         });
     }
     let t0 = std::time::Instant::now();

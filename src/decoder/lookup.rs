@@ -125,6 +125,7 @@ mod tests {
                 display: "Maia Lee".into(),
                 words: vec!["maia".into(), "lee".into()],
                 weight: 1.0,
+                partial: false,
             }],
             |w| match w {
                 "maia" => vec![vec![2, 3, 4]],
