@@ -27,20 +27,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn wav(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&tag.to_le_bytes());
-    v.extend_from_slice(&channels.to_le_bytes());
-    v.extend_from_slice(&rate.to_le_bytes());
-    let align = channels * bits / 8;
-    v.extend_from_slice(&rate.wrapping_mul(u32::from(align)).to_le_bytes());
-    v.extend_from_slice(&align.to_le_bytes());
-    v.extend_from_slice(&bits.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    let mut v = nomen::audio::wav::header(tag, channels, rate, bits, data.len());
     v.extend_from_slice(data);
     v
 }

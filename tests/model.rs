@@ -44,42 +44,23 @@ fn int8() -> Option<&'static AcousticModel> {
         .as_ref()
 }
 
-/// 16-bit PCM mono WAV (or headerless `.raw`) to f32 samples.
+/// A 16 kHz WAV (read by nomen's own reader) or headerless 16-bit `.raw` file to samples.
 fn read_audio(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let pcm = |b: &[u8]| -> Vec<f32> {
-        b.chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
-            .collect()
-    };
     if path.extension().is_some_and(|e| e == "raw") {
-        return pcm(&bytes);
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
+            .collect();
     }
-    assert_eq!(&bytes[0..4], b"RIFF", "{}", path.display());
-    let mut pos = 12;
-    let mut format_ok = false;
-    while pos + 8 <= bytes.len() {
-        let id = &bytes[pos..pos + 4];
-        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        let body = &bytes[pos + 8..(pos + 8 + len).min(bytes.len())];
-        if id == b"fmt " {
-            let channels = u16::from_le_bytes([body[2], body[3]]);
-            let rate = u32::from_le_bytes(body[4..8].try_into().unwrap());
-            let bits = u16::from_le_bytes([body[14], body[15]]);
-            assert_eq!(
-                (channels, rate, bits),
-                (1, 16_000, 16),
-                "{}",
-                path.display()
-            );
-            format_ok = true;
-        } else if id == b"data" {
-            assert!(format_ok, "{}: data before fmt", path.display());
-            return pcm(body);
-        }
-        pos += 8 + len + (len & 1);
-    }
-    panic!("{}: no data chunk", path.display());
+    let audio = nomen::audio::load_wav(path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (audio.source_rate, audio.source_channels),
+        (16_000, 1),
+        "{}",
+        path.display()
+    );
+    audio.samples
 }
 
 struct Fixture {

@@ -97,7 +97,7 @@ fn resampled_and_stereo_copies_decode_like_the_original() {
     let audio = nomen::audio::load_wav(wav).unwrap();
     let base = rec.transcribe(&audio).unwrap().text;
     let up = nomen::audio::resample::resample(&audio.samples, 16_000, 44_100).unwrap();
-    let mut bytes = wav_header(1, 2, 44_100, 24, up.len() * 2 * 3);
+    let mut bytes = nomen::audio::wav::header(1, 2, 44_100, 24, up.len() * 2 * 3);
     for s in &up {
         let v = (s * 8_388_607.0) as i32;
         for _ in 0..2 {
@@ -109,7 +109,7 @@ fn resampled_and_stereo_copies_decode_like_the_original() {
     let t = rec.transcribe(&a).unwrap().text;
     assert!(word_errors(&base, &t) <= 1, "{base:?} vs {t:?}");
     let down = nomen::audio::resample::resample(&audio.samples, 16_000, 8_000).unwrap();
-    let mut bytes = wav_header(3, 1, 8_000, 32, down.len() * 4);
+    let mut bytes = nomen::audio::wav::header(3, 1, 8_000, 32, down.len() * 4);
     for s in &down {
         bytes.extend_from_slice(&s.to_le_bytes());
     }
@@ -145,24 +145,6 @@ fn greedy_baseline_finds_most_words() {
         words += reference.split_whitespace().count();
     }
     assert!((errors as f64 / words as f64) < 0.5, "{errors}/{words}");
-}
-
-fn wav_header(tag: u16, channels: u16, rate: u32, bits: u16, data_len: usize) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + data_len as u32).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&tag.to_le_bytes());
-    v.extend_from_slice(&channels.to_le_bytes());
-    v.extend_from_slice(&rate.to_le_bytes());
-    let align = channels * bits / 8;
-    v.extend_from_slice(&(rate * u32::from(align)).to_le_bytes());
-    v.extend_from_slice(&align.to_le_bytes());
-    v.extend_from_slice(&bits.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&(data_len as u32).to_le_bytes());
-    v
 }
 
 #[test]

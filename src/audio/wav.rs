@@ -226,6 +226,28 @@ fn mulaw(b: u8) -> f32 {
     v as f32 / 32768.0
 }
 
+/// A canonical 44-byte WAV header for `data_len` bytes of samples (`format_tag` 1: PCM, 3:
+/// IEEE float, 6: A-law, 7: µ-law). Values are written as given, unchecked, so tests can
+/// build broken files too.
+pub fn header(format_tag: u16, channels: u16, rate: u32, bits: u16, data_len: usize) -> Vec<u8> {
+    let data_len = u32::try_from(data_len).unwrap_or(u32::MAX);
+    let align = channels.wrapping_mul(bits / 8);
+    let mut v = Vec::with_capacity(44);
+    v.extend_from_slice(b"RIFF");
+    v.extend_from_slice(&36u32.wrapping_add(data_len).to_le_bytes());
+    v.extend_from_slice(b"WAVEfmt ");
+    v.extend_from_slice(&16u32.to_le_bytes());
+    v.extend_from_slice(&format_tag.to_le_bytes());
+    v.extend_from_slice(&channels.to_le_bytes());
+    v.extend_from_slice(&rate.to_le_bytes());
+    v.extend_from_slice(&rate.wrapping_mul(u32::from(align)).to_le_bytes());
+    v.extend_from_slice(&align.to_le_bytes());
+    v.extend_from_slice(&bits.to_le_bytes());
+    v.extend_from_slice(b"data");
+    v.extend_from_slice(&data_len.to_le_bytes());
+    v
+}
+
 /// Parse a whole WAV file held in memory.
 pub fn parse(bytes: &[u8]) -> Result<Wav, AudioError> {
     if bytes.is_empty() {
@@ -308,21 +330,8 @@ mod tests {
     use super::*;
 
     /// Builds a canonical WAV file for tests.
-    pub(crate) fn build(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(b"RIFF");
-        v.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-        v.extend_from_slice(b"WAVEfmt ");
-        v.extend_from_slice(&16u32.to_le_bytes());
-        v.extend_from_slice(&tag.to_le_bytes());
-        v.extend_from_slice(&channels.to_le_bytes());
-        v.extend_from_slice(&rate.to_le_bytes());
-        let align = channels * bits / 8;
-        v.extend_from_slice(&(rate * u32::from(align)).to_le_bytes());
-        v.extend_from_slice(&align.to_le_bytes());
-        v.extend_from_slice(&bits.to_le_bytes());
-        v.extend_from_slice(b"data");
-        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    fn build(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = header(tag, channels, rate, bits, data.len());
         v.extend_from_slice(data);
         v
     }
