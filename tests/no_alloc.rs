@@ -1,7 +1,8 @@
 //! Proves the decoder's per-frame loop allocates nothing: a counting global allocator watches
-//! `BeamDecoder::advance` over many frames, with the real n-gram LM (ARPA fixture) and a
-//! lexicon with shared prefixes, homophones and word-boundary tokens.
+//! `BeamDecoder::advance` over many frames, with the real n-gram LM (ARPA fixture), a
+//! lexicon with shared prefixes, homophones and word-boundary tokens, and an entity trie.
 
+use nomen::bias::{BiasConfig, BiasEntry, EntityTrie};
 use nomen::decoder::{BeamDecoder, DecoderConfig, TokenRoles};
 use nomen::lexicon::Lexicon;
 use nomen::lm::WordLm;
@@ -96,7 +97,35 @@ fn per_frame_loop_allocates_nothing() {
         history_capacity: 1024,
         ..DecoderConfig::default()
     };
-    let mut dec = BeamDecoder::new(&lex, &lm, roles, cfg);
+    // With biasing on: an entity trie walked beside the lexicon, adaptive boosts, class LM.
+    // The entities' units never win a frame here (every frame's noise makes them candidates,
+    // so the trie is walked throughout), so the words decoded stay the same.
+    let ent = EntityTrie::build(
+        vec![
+            BiasEntry {
+                display: "Dogo Kigo".into(),
+                words: vec!["dogo".into(), "kigo".into()],
+                weight: 1.0,
+                partial: false,
+            },
+            BiasEntry {
+                display: "Dogo".into(),
+                words: vec!["dogo".into()],
+                weight: 1.0,
+                partial: true,
+            },
+        ],
+        |w| match w {
+            "dogo" => vec![vec![11, 3, 11, 2]],
+            "kigo" => vec![vec![11, 10, 11, 4]],
+            _ => vec![],
+        },
+        Some(1),
+        8,
+    )
+    .unwrap();
+    let mut dec =
+        BeamDecoder::with_bias(&lex, &lm, roles, cfg, Some((&ent, BiasConfig::default())));
     let warm = frames(1);
     let post = frames(40); // 1120 frames
                            // A first utterance, then reset: steady state must not allocate either.
@@ -110,7 +139,18 @@ fn per_frame_loop_allocates_nothing() {
     let during = ALLOCS.load(Ordering::SeqCst) - before;
     dec.advance(&post[post.len() / 2..]);
     let best = dec.finish().remove(0);
-    let text: Vec<&str> = best.words.iter().map(|w| lex.word(w.word)).collect();
+    let n = lex.num_words() as u32;
+    let text: Vec<&str> = best
+        .words
+        .iter()
+        .map(|w| {
+            if w.word < n {
+                lex.word(w.word)
+            } else {
+                ent.entry(w.word - n).display.as_str()
+            }
+        })
+        .collect();
     assert_eq!(during, 0, "the frame loop allocated {during} times");
     assert_eq!(text.len(), 40 * 6, "{text:?}");
     assert_eq!(&text[..6], &["the", "cat", "sat", "on", "the", "mat"]);
