@@ -24,6 +24,10 @@ pub struct BenchArgs {
     /// Skip the onnxruntime comparison.
     #[arg(long)]
     no_ort: bool,
+    /// Also measure decoding cost against entity lists of 0 to 100k entries (synthetic
+    /// two-word names from the lexicon's words, lexicon pronunciations).
+    #[arg(long)]
+    entity_scale: bool,
     /// Python interpreter for the onnxruntime comparison.
     #[arg(long, default_value = "python3")]
     python: String,
@@ -177,6 +181,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(r) = rss {
         println!("  peak RSS: {r:.1} MiB");
     }
+    if args.entity_scale {
+        entity_scale(&rec, &posts, audio_s, args.repeats)?;
+    }
     drop(posts);
     drop(rec);
 
@@ -288,4 +295,71 @@ fn ort_comparison(
             );
         }
     }
+}
+
+/// Decoder cost and trie size against lists of growing size.
+fn entity_scale(
+    rec: &Recognizer,
+    posts: &[nomen::model::Posteriors],
+    audio_s: f64,
+    repeats: usize,
+) -> Result<()> {
+    use nomen::bias::BiasEntry;
+    let lex = rec.lexicon();
+    let n_words = lex.num_words() as u64;
+    println!();
+    println!("entity lists (synthetic two-word names from lexicon words, lexicon pronunciations):");
+    println!("  entries   prepare ms   trie nodes   bytes/entry   decoder RTF   vs no list");
+    let mut base = 0.0;
+    for n in [0usize, 10, 100, 1_000, 10_000, 100_000] {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut pick = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            lex.word((seed % n_words) as u32).to_string()
+        };
+        let entries: Vec<BiasEntry> = (0..n)
+            .map(|i| {
+                let words = vec![pick(), pick()];
+                BiasEntry {
+                    display: format!("{} {} {i}", words[0], words[1]),
+                    words,
+                    weight: 1.0,
+                    partial: false,
+                }
+            })
+            .collect();
+        let t = Instant::now();
+        let trie = if n == 0 {
+            None
+        } else {
+            rec.prepare_entities(entries)
+        };
+        let prep = t.elapsed().as_secs_f64();
+        let (nodes, bytes) = trie.as_ref().map_or((0, 0), |t| {
+            let nodes = t.trie().num_nodes();
+            // CSR edges (8 B), per-node offsets and look-ahead (16 B), labels and the entry.
+            (nodes, nodes * 24 + t.entries().len() * 64)
+        });
+        let decode = min_time(repeats, || {
+            for p in posts {
+                std::hint::black_box(rec.nbest_with(p, trie.as_ref()));
+            }
+            Ok(())
+        })?;
+        if n == 0 {
+            base = decode;
+        }
+        println!(
+            "  {:>7}   {:>10.1}   {:>10}   {:>11}   {:>11.4}   {:>9.2}x",
+            n,
+            prep * 1e3,
+            nodes,
+            if n == 0 { 0 } else { bytes / n },
+            decode / audio_s,
+            decode / base
+        );
+    }
+    Ok(())
 }

@@ -30,7 +30,7 @@ pub struct BiasConfig {
     pub entity_bonus: f32,
     /// Most pronunciations kept per entity.
     pub max_prons: usize,
-    /// G2P pronunciations tried per word (n-best).
+    /// G2P pronunciations tried per word (n-best). 0: no G2P, the lexicon's only.
     pub g2p_nbest: usize,
     /// G2G variants per word (technique 5): alternative sounds of letter groups. 0: off.
     pub g2g_variants: usize,

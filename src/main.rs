@@ -105,7 +105,7 @@ pub struct ModelArgs {
     /// Biasing: G2G pronunciation variants per word (technique 5; 0 turns them off).
     #[arg(long)]
     g2g_variants: Option<usize>,
-    /// Biasing: G2P n-best pronunciations per word.
+    /// Biasing: G2P n-best pronunciations per word (0: lexicon pronunciations only).
     #[arg(long)]
     g2p_nbest: Option<usize>,
     /// Biasing: turn off adaptive boosting (technique 1).
@@ -147,7 +147,7 @@ impl ModelArgs {
         b.entity_bonus = self.entity_bonus.unwrap_or(b.entity_bonus);
         b.short_penalty = self.short_penalty.unwrap_or(b.short_penalty);
         b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
-        b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).clamp(1, 16);
+        b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).min(16);
         b.adaptive = !self.no_adaptive;
         b.class_lm = !self.no_class_lm;
         b.lookup = !self.no_lookup;

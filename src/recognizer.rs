@@ -347,8 +347,13 @@ impl Recognizer {
                 out.push(p);
             }
         };
-        if let Some(g2p) = self.g2p() {
-            match g2p.nbest_aligned(word, self.cfg.bias.g2p_nbest.max(1)) {
+        let g2p = if self.cfg.bias.g2p_nbest > 0 {
+            self.g2p()
+        } else {
+            None
+        };
+        if let Some(g2p) = g2p {
+            match g2p.nbest_aligned(word, self.cfg.bias.g2p_nbest) {
                 Ok(bases) => {
                     for b in &bases {
                         if let Some(ids) = to_ids(&b.phones) {
