@@ -2,22 +2,12 @@
 //! (tests/fixtures/bias: four contact names, each said by espeak-ng and flite, and a contact
 //! list of eight names).
 
+mod common;
+
+use common::{recognizer, root};
 use nomen::bias::BiasEntry;
 use nomen::entities::EntitySet;
-use nomen::recognizer::{Recognizer, RecognizerConfig};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn recognizer() -> &'static Recognizer {
-    static REC: OnceLock<Recognizer> = OnceLock::new();
-    REC.get_or_init(|| {
-        Recognizer::load(RecognizerConfig::with_dir(root().join("models-quantized"))).unwrap()
-    })
-}
 
 fn entries(list: &Path) -> Vec<BiasEntry> {
     let mut set = EntitySet::new();
@@ -27,16 +17,7 @@ fn entries(list: &Path) -> Vec<BiasEntry> {
 
 /// (wav, entity said)
 fn fixtures() -> Vec<(PathBuf, String)> {
-    let dir = root().join("tests/fixtures/bias");
-    std::fs::read_to_string(dir.join("fixtures.tsv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (dir.join(f[0]), f[3].to_string())
-        })
-        .collect()
+    common::fixture_table("tests/fixtures/bias", 3)
 }
 
 #[test]

@@ -1,34 +1,15 @@
 //! End to end on committed speech fixtures (TTS renderings listed in
 //! tests/fixtures/audio/fixtures.tsv): WAV -> model -> lexicon/LM decoder -> words.
 
+mod common;
+
+use common::{recognizer, root};
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn recognizer() -> &'static Recognizer {
-    static REC: OnceLock<Recognizer> = OnceLock::new();
-    REC.get_or_init(|| {
-        Recognizer::load(RecognizerConfig::with_dir(root().join("models-quantized")))
-            .expect("load recognizer")
-    })
-}
+use std::path::PathBuf;
 
 /// (wav, reference text)
 fn fixtures() -> Vec<(PathBuf, String)> {
-    let dir = root().join("tests/fixtures/audio");
-    std::fs::read_to_string(dir.join("fixtures.tsv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (dir.join(f[0]), f[2].to_string())
-        })
-        .collect()
+    common::fixture_table("tests/fixtures/audio", 2)
 }
 
 /// Word-level Levenshtein distance.

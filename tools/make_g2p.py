@@ -47,12 +47,17 @@ import subprocess
 import sys
 import time
 import unicodedata
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# fp16 -> fp32 conversion shared with the acoustic model (same code, checked to give
+# byte-identical graphs).
+from make_model import _rewire, to_fp32  # noqa: E402
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 HAMA_VERSION = "1.3.13"
 WHEEL_NAME = f"hama-{HAMA_VERSION}-py3-none-any.whl"
@@ -122,13 +127,6 @@ def read_assets(wheel):
 # Graph surgery
 
 
-def _rewire(graph, old, new):
-    for n in graph.node:
-        for i, x in enumerate(n.input):
-            if x == old:
-                n.input[i] = new
-
-
 def remove_dead_nodes(model):
     """Drop nodes (and initializers) whose outputs reach no graph output."""
     g = model.graph
@@ -144,56 +142,6 @@ def remove_dead_nodes(model):
     used = {x for n in g.node for x in n.input}
     for init in [i for i in g.initializer if i.name not in used]:
         g.initializer.remove(init)
-
-
-def to_fp32(model):
-    """Widen every fp16 tensor to fp32 and remove the Casts that became no-ops."""
-    g = model.graph
-    for init in g.initializer:
-        if init.data_type == TensorProto.FLOAT16:
-            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float32), init.name))
-    for n in g.node:
-        for a in n.attribute:
-            if a.type == onnx.AttributeProto.TENSOR and a.t.data_type == TensorProto.FLOAT16:
-                a.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(a.t).astype(np.float32), a.t.name))
-            if n.op_type == "Cast" and a.name == "to" and a.i == TensorProto.FLOAT16:
-                a.i = TensorProto.FLOAT
-    for io in list(g.input) + list(g.output):
-        if io.type.tensor_type.elem_type == TensorProto.FLOAT16:
-            sys.exit(f"graph input/output {io.name} is fp16")
-    del g.value_info[:]
-    graph_outputs = {o.name for o in g.output}
-    graph_inputs = {i.name for i in g.input}
-    while True:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
-        types = {vi.name: vi.type.tensor_type.elem_type
-                 for vi in list(inferred.graph.value_info) + list(inferred.graph.input)
-                 + list(inferred.graph.output)}
-        for init in g.initializer:
-            types[init.name] = init.data_type
-        noop = None
-        for n in g.node:
-            if n.op_type == "Cast":
-                to = [a.i for a in n.attribute if a.name == "to"][0]
-                if types.get(n.input[0]) == to and not (
-                        n.output[0] in graph_outputs and n.input[0] in graph_inputs):
-                    noop = n
-                    break
-        if noop is None:
-            break
-        src, dst = noop.input[0], noop.output[0]
-        g.node.remove(noop)
-        if dst in graph_outputs:
-            # Let the producer write the graph output directly.
-            for p in g.node:
-                for i, o in enumerate(p.output):
-                    if o == src:
-                        p.output[i] = dst
-            _rewire(g, src, dst)
-        else:
-            _rewire(g, dst, src)
-    del g.value_info[:]
-    return model
 
 
 def drop_length_sorting(model):

@@ -39,6 +39,47 @@ struct Hyp<S> {
     new_start: u32,
 }
 
+impl<S: Copy> Hyp<S> {
+    /// This hypothesis after emitting unit `p` (scored `gap` below the frame's best) into
+    /// trie node `node` at frame `t`; `word_begins` when it leaves the root.
+    #[inline]
+    fn advanced(
+        &self,
+        node: NodeId,
+        p: u16,
+        score: f32,
+        word_begins: bool,
+        t: u32,
+        gap: f32,
+    ) -> Self {
+        let (word_start, word_gap) = if word_begins {
+            (t, gap)
+        } else {
+            (self.word_start, self.word_gap + gap)
+        };
+        Hyp {
+            score,
+            node,
+            last: p,
+            blank: false,
+            word_start,
+            word_gap,
+            new_word: NONE,
+            new_conf: 0.0,
+            new_start: 0,
+            ..*self
+        }
+    }
+
+    /// Confidence of the word in progress if it ends at frame `t`: the mean per-frame gap
+    /// between the path's units and each frame's best, as a probability ratio.
+    #[inline]
+    fn conf_at(&self, t: u32) -> f32 {
+        let frames = (t + 1).saturating_sub(self.word_start).max(1) as f32;
+        (self.word_gap / frames).exp()
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct WordRec {
     word: u32,
@@ -339,29 +380,11 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             if score < *floor {
                 continue;
             }
-            let (word_start, word_gap) = if h.node == ROOT {
-                (t, s - max_e)
-            } else {
-                (h.word_start, h.word_gap + s - max_e)
-            };
-            let n = Hyp {
-                score,
-                node: edge.child,
-                lm: h.lm,
-                last: p,
-                blank: false,
-                hist: h.hist,
-                word_start,
-                word_gap,
-                new_word: NONE,
-                new_conf: 0.0,
-                new_start: 0,
-            };
+            let n = h.advanced(edge.child, p, score, h.node == ROOT, t, s - max_e);
             if !lex.children(edge.child).is_empty() {
                 self.push(n, floor, best);
             }
-            let frames = (t + 1 - word_start).max(1) as f32;
-            let conf = (word_gap / frames).exp();
+            let (word_start, conf) = (n.word_start, n.conf_at(t));
             for &w in lex.labels(edge.child) {
                 let (lp, st) = lm.score(h.lm, lex.lm_id(w));
                 let done = Hyp {
@@ -412,24 +435,14 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             if score < *floor {
                 continue;
             }
-            let (word_start, word_gap) = if local == ROOT {
-                (t, s - max_e)
-            } else {
-                (h.word_start, h.word_gap + s - max_e)
-            };
-            let n = Hyp {
+            let n = h.advanced(
+                self.ent_base + edge.child,
+                p,
                 score,
-                node: self.ent_base + edge.child,
-                lm: h.lm,
-                last: p,
-                blank: false,
-                hist: h.hist,
-                word_start,
-                word_gap,
-                new_word: NONE,
-                new_conf: 0.0,
-                new_start: 0,
-            };
+                local == ROOT,
+                t,
+                s - max_e,
+            );
             if !trie.children(edge.child).is_empty() {
                 self.push(n, floor, best);
             }
@@ -437,8 +450,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             if labels.is_empty() {
                 continue;
             }
-            let frames = (t + 1 - word_start).max(1) as f32;
-            let conf = (word_gap / frames).exp();
+            let (word_start, conf) = (n.word_start, n.conf_at(t));
             for &w in labels {
                 let done = Hyp {
                     score: score + ent.completion_score(w, &b, cfg.lm_weight) + cfg.word_bonus,
@@ -587,8 +599,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
                 continue;
             }
             // A word whose last unit was just emitted (its completion may have been pruned).
-            let frames = (end - h.word_start).max(1) as f32;
-            let conf = (h.word_gap / frames).exp();
+            let conf = h.conf_at(end.saturating_sub(1));
             let extra = |w: u32| DecodedWord {
                 word: w,
                 start: h.word_start,
