@@ -42,6 +42,18 @@ pub struct BiasConfig {
     pub short_penalty: f32,
     /// Pronunciation-based lookup after decoding (technique 4).
     pub lookup: bool,
+    /// Phonetic-distance rescoring of word spans after decoding (technique 3).
+    pub rescore: bool,
+    /// Rescoring: most a unit may cost on one frame below the frame's best (ln units).
+    pub rescore_floor: f32,
+    /// Rescoring: how much better (ln units) an entity must explain a span to replace it.
+    pub rescore_margin: f32,
+    /// Rescoring: what a frame costs when a similar unit (vowel for vowel, s for ʃ ...)
+    /// stands for the name's unit, below that unit's own score.
+    pub rescore_similar: f32,
+    /// Rescoring: added when the span holds a given or family name of the entity that would
+    /// replace it (the rest of that person's name is likely next to it).
+    pub rescore_anchor: f32,
 }
 
 impl Default for BiasConfig {
@@ -59,6 +71,11 @@ impl Default for BiasConfig {
             short_units: 5,
             short_penalty: -6.0,
             lookup: true,
+            rescore: true,
+            rescore_floor: 3.0,
+            rescore_margin: 2.0,
+            rescore_similar: 2.0,
+            rescore_anchor: 6.0,
         }
     }
 }
@@ -137,9 +154,14 @@ impl EntityTrie {
         if kept.is_empty() {
             return None;
         }
+        // The trie's "unigram" of an entry is its list weight, so a node's look-ahead is the
+        // largest weight below it.
         let trie = Lexicon::build(
             prons.iter().map(|(i, p)| (keys[*i].as_str(), p.as_slice())),
-            |k| k.parse::<u32>().ok().map(|i| (i, 0.0)),
+            |k| {
+                let i = k.parse::<u32>().ok()?;
+                Some((i, kept[i as usize].weight))
+            },
         )
         .ok()?;
         Some(EntityTrie {
@@ -174,6 +196,23 @@ impl EntityTrie {
             0.0
         };
         class + cfg.entity_bonus * self.entries[i].weight + short
+    }
+
+    /// The best completion score of any entry below trie node `node` (0 at the root), short-
+    /// name penalty left out: the decoder charges it as a hypothesis enters and walks the
+    /// trie, as the lexicon's unigram look-ahead is charged, so that half-walked names do not
+    /// look cheaper than ordinary words that already paid their LM score.
+    #[inline]
+    pub fn lookahead(&self, node: crate::lexicon::NodeId, cfg: &BiasConfig, lm_weight: f32) -> f32 {
+        if node == crate::lexicon::ROOT {
+            return 0.0;
+        }
+        let class = if cfg.class_lm {
+            lm_weight * cfg.class_logprob
+        } else {
+            0.0
+        };
+        class + cfg.entity_bonus * self.trie.lookahead(node)
     }
 
     /// All entries that have a pronunciation.

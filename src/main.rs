@@ -117,6 +117,21 @@ pub struct ModelArgs {
     /// Biasing: turn off the pronunciation lookup after decoding (technique 4).
     #[arg(long)]
     no_lookup: bool,
+    /// Biasing: turn off phonetic-distance rescoring after decoding (technique 3).
+    #[arg(long)]
+    no_rescore: bool,
+    /// Biasing, rescoring: most one frame of a unit may cost below the frame's best (ln units).
+    #[arg(long)]
+    rescore_floor: Option<f32>,
+    /// Biasing, rescoring: how much better an entity must explain a span to replace it.
+    #[arg(long)]
+    rescore_margin: Option<f32>,
+    /// Biasing, rescoring: cost per frame of a similar unit standing for a name's unit.
+    #[arg(long)]
+    rescore_similar: Option<f32>,
+    /// Biasing, rescoring: bonus for completing a given or family name heard in the span.
+    #[arg(long)]
+    rescore_anchor: Option<f32>,
     /// Acoustic-model plans specialized to an input length kept in memory (0: one plan for
     /// any length, about 2.7x slower but smallest).
     #[arg(long, value_name = "N")]
@@ -151,8 +166,16 @@ impl ModelArgs {
         b.adaptive = !self.no_adaptive;
         b.class_lm = !self.no_class_lm;
         b.lookup = !self.no_lookup;
+        b.rescore = !self.no_rescore;
+        b.rescore_floor = self.rescore_floor.unwrap_or(b.rescore_floor);
+        b.rescore_margin = self.rescore_margin.unwrap_or(b.rescore_margin);
+        b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);
+        b.rescore_anchor = self.rescore_anchor.unwrap_or(b.rescore_anchor);
         if !(b.gap_scale > 0.0) {
             bail!("--gap-scale must be positive");
+        }
+        if !(b.rescore_floor > 0.0) || !b.rescore_floor.is_finite() {
+            bail!("--rescore-floor must be a positive number");
         }
         cfg.lm = self.lm.clone();
         cfg.lexicon = self.lexicon.clone();
@@ -171,6 +194,9 @@ impl ModelArgs {
             ("--class-logprob", cfg.bias.class_logprob),
             ("--entity-bonus", cfg.bias.entity_bonus),
             ("--short-penalty", cfg.bias.short_penalty),
+            ("--rescore-margin", cfg.bias.rescore_margin),
+            ("--rescore-similar", cfg.bias.rescore_similar),
+            ("--rescore-anchor", cfg.bias.rescore_anchor),
             ("--beam-threshold", d.beam_threshold),
             ("--lm-weight", d.lm_weight),
             ("--word-bonus", d.word_bonus),

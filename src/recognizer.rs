@@ -7,6 +7,8 @@ use crate::audio::segment::{speech_segments, SegmentConfig};
 use crate::audio::Audio16k;
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::decoder::lookup::{lookup_entities, LookupConfig};
+use crate::decoder::rescore::{rescore_entities, RescoreConfig, RescoreContext};
+use crate::decoder::similar::SimilarUnits;
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
 use crate::g2p::G2p;
 use crate::lexicon::{Lexicon, LexiconError};
@@ -155,6 +157,8 @@ pub struct Recognizer {
     lm: WordLm,
     lexicon: Lexicon,
     roles: TokenRoles,
+    /// Which units sound alike (for the rescoring).
+    similar: SimilarUnits,
     cfg: RecognizerConfig,
     load_times: LoadTimes,
     entities: Option<std::sync::Arc<EntityTrie>>,
@@ -202,11 +206,13 @@ impl Recognizer {
             blank: to_u16(tokens.blank())?,
             word_boundary: tokens.word_boundary().map(to_u16).transpose()?,
         };
+        let similar = SimilarUnits::from_symbols(tokens.symbols());
         Ok(Recognizer {
             model,
             lm,
             lexicon,
             roles,
+            similar,
             cfg,
             load_times: LoadTimes {
                 model_s,
@@ -407,6 +413,19 @@ impl Recognizer {
                 let Some(mut best) = self.nbest_with(post, bias).into_iter().next() else {
                     return Transcript::default();
                 };
+                if let Some(b) = bias.filter(|_| self.cfg.bias.rescore) {
+                    let ctx = RescoreContext {
+                        lex: &self.lexicon,
+                        lm: &self.lm,
+                        ent: b,
+                        bias: self.cfg.bias,
+                        decoder: self.cfg.decoder,
+                        roles: self.roles,
+                        similar: &self.similar,
+                    };
+                    best.words =
+                        rescore_entities(&best.words, &post.data, &ctx, &RescoreConfig::default());
+                }
                 if let Some(b) = bias.filter(|_| self.cfg.bias.lookup) {
                     best.words = lookup_entities(
                         &best.words,

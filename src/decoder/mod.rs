@@ -8,6 +8,8 @@
 mod beam;
 mod hash;
 pub mod lookup;
+pub mod rescore;
+pub mod similar;
 
 pub use beam::BeamDecoder;
 

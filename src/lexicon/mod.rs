@@ -375,6 +375,62 @@ impl Lexicon {
         self.nearest_from(ROOT, 0, phones, &mut rows, None)
     }
 
+    /// Words with a pronunciation within `max_dist` edits of `phones` (Levenshtein distance
+    /// over tokens), each once with its smallest distance, closest first, at most `k`.
+    pub fn within(&self, phones: &[u16], max_dist: usize, k: usize) -> Vec<(WordId, usize)> {
+        let mut rows: Vec<usize> = (0..=phones.len()).collect();
+        let mut found: Vec<(WordId, usize)> = Vec::new();
+        self.within_from(ROOT, 0, phones, max_dist, &mut rows, &mut found);
+        found.sort_unstable();
+        found.dedup_by_key(|f| f.0);
+        found.sort_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then(self.unigram(b.0).total_cmp(&self.unigram(a.0)))
+                .then(a.0.cmp(&b.0))
+        });
+        found.truncate(k);
+        found
+    }
+
+    fn within_from(
+        &self,
+        node: NodeId,
+        depth: usize,
+        phones: &[u16],
+        max_dist: usize,
+        rows: &mut Vec<usize>,
+        found: &mut Vec<(WordId, usize)>,
+    ) {
+        let m = phones.len();
+        let width = m + 1;
+        let row = &rows[depth * width..(depth + 1) * width];
+        if row[m] <= max_dist {
+            for &w in self.labels(node) {
+                found.push((w, row[m]));
+            }
+        }
+        if row.iter().min().copied().unwrap_or(0) > max_dist {
+            return;
+        }
+        for e in self.children(node) {
+            let need = (depth + 2) * width;
+            if rows.len() < need {
+                rows.resize(need, 0);
+            }
+            {
+                let (prev, next) = rows.split_at_mut((depth + 1) * width);
+                let prev = &prev[depth * width..];
+                let next = &mut next[..width];
+                next[0] = depth + 1;
+                for j in 1..width {
+                    let sub = prev[j - 1] + usize::from(phones[j - 1] != e.token);
+                    next[j] = sub.min(prev[j] + 1).min(next[j - 1] + 1);
+                }
+            }
+            self.within_from(e.child, depth + 1, phones, max_dist, rows, found);
+        }
+    }
+
     fn nearest_from(
         &self,
         node: NodeId,
