@@ -182,7 +182,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         println!("  peak RSS: {r:.1} MiB");
     }
     if args.entity_scale {
-        entity_scale(&rec, &posts, audio_s, args.repeats)?;
+        entity_scale(&rec, &posts, audio_s, model_s, args.repeats)?;
     }
     drop(posts);
     drop(rec);
@@ -297,11 +297,13 @@ fn ort_comparison(
     }
 }
 
-/// Decoder cost and trie size against lists of growing size.
+/// Decoder cost (beam search and the post-passes: rescoring, lookup) and trie size against
+/// lists of growing size.
 fn entity_scale(
     rec: &Recognizer,
     posts: &[nomen::model::Posteriors],
     audio_s: f64,
+    model_s: f64,
     repeats: usize,
 ) -> Result<()> {
     use nomen::bias::BiasEntry;
@@ -309,7 +311,9 @@ fn entity_scale(
     let n_words = lex.num_words() as u64;
     println!();
     println!("entity lists (synthetic two-word names from lexicon words, lexicon pronunciations):");
-    println!("  entries   prepare ms   trie nodes   bytes/entry   decoder RTF   vs no list");
+    println!(
+        "  entries   prepare ms   trie nodes   bytes/entry   decoder RTF   vs no list   total vs no list"
+    );
     let mut base = 0.0;
     for n in [0usize, 10, 100, 1_000, 10_000, 100_000] {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -344,7 +348,7 @@ fn entity_scale(
         });
         let decode = min_time(repeats, || {
             for p in posts {
-                std::hint::black_box(rec.nbest_with(p, trie.as_ref()));
+                std::hint::black_box(rec.decode_with(p, trie.as_ref()));
             }
             Ok(())
         })?;
@@ -352,13 +356,14 @@ fn entity_scale(
             base = decode;
         }
         println!(
-            "  {:>7}   {:>10.1}   {:>10}   {:>11}   {:>11.4}   {:>9.2}x",
+            "  {:>7}   {:>10.1}   {:>10}   {:>11}   {:>11.4}   {:>9.2}x   {:>15.2}x",
             n,
             prep * 1e3,
             nodes,
             if n == 0 { 0 } else { bytes / n },
             decode / audio_s,
-            decode / base
+            decode / base,
+            (model_s + decode) / (model_s + base)
         );
     }
     Ok(())

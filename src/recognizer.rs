@@ -423,8 +423,12 @@ impl Recognizer {
                         roles: self.roles,
                         similar: &self.similar,
                     };
-                    best.words =
-                        rescore_entities(&best.words, &post.data, &ctx, &RescoreConfig::default());
+                    best.words = rescore_entities(
+                        &best.words,
+                        &post.data,
+                        &ctx,
+                        &RescoreConfig::for_list(b.entries().len()),
+                    );
                 }
                 if let Some(b) = bias.filter(|_| self.cfg.bias.lookup) {
                     best.words = lookup_entities(

@@ -77,12 +77,12 @@ pub fn lookup_entities(
             if phones.len() < cfg.min_units {
                 continue;
             }
-            let Some((w, dist)) = ent.trie().nearest(&phones) else {
+            // Only matches within the allowed distance count: searching no further keeps the
+            // walk of a large list's trie short.
+            let allowed = phones.len() / cfg.units_per_edit.max(1);
+            let Some(&(w, _)) = ent.trie().within(&phones, allowed, 1).first() else {
                 continue;
             };
-            if dist > phones.len() / cfg.units_per_edit.max(1) {
-                continue;
-            }
             let conf = span.iter().map(|w| w.conf).sum::<f32>() / k as f32;
             out.push(DecodedWord {
                 word: lexicon_words + w,

@@ -15,8 +15,9 @@
 use super::similar::SimilarUnits;
 use super::{DecodedWord, DecoderConfig, LanguageModel, TokenRoles};
 use crate::bias::{BiasConfig, EntityTrie};
-use crate::lexicon::{Lexicon, NodeId, WordId, ROOT};
+use crate::lexicon::{Lexicon, WordId, ROOT};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Settings of the rescoring.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +30,11 @@ pub struct RescoreConfig {
     pub candidates: usize,
     /// Most search states kept per frame when looking for candidates.
     pub max_states: usize,
+    /// Search states further than this below the frame's best search state are dropped.
+    pub state_beam: f32,
+    /// Most units of a name that may be heard as nothing like them (no similar unit close to
+    /// the frame's best): a name needing more is not heard there.
+    pub max_floored: u8,
     /// Frames of pause before and after a span that a name may also use.
     pub slack: usize,
     /// Most an entity's alignment may cost per unit of its pronunciation, in floors: a name
@@ -42,10 +48,29 @@ impl Default for RescoreConfig {
             max_span: 4,
             min_units: 3,
             candidates: 8,
-            max_states: 4096,
+            max_states: 1024,
+            state_beam: 10.0,
+            max_floored: u8::MAX,
             slack: 10,
             max_cost_per_unit: 1.0,
         }
+    }
+}
+
+/// Lists longer than this are rescored with a smaller search (see [`RescoreConfig::for_list`]).
+pub const LARGE_LIST: usize = 2_000;
+
+impl RescoreConfig {
+    /// Settings for a list of `entries` entries. The search's cost grows with the list (more
+    /// names share each prefix); beyond [`LARGE_LIST`] entries a name may have at most one
+    /// unit heard as nothing like it, which keeps a 10k list within 1.2x the no-list run at
+    /// some cost in recall (BENCHMARKS.md).
+    pub fn for_list(entries: usize) -> Self {
+        let mut c = RescoreConfig::default();
+        if entries > LARGE_LIST {
+            c.max_floored = 1;
+        }
+        c
     }
 }
 
@@ -60,36 +85,65 @@ pub struct RescoreContext<'a, L: LanguageModel> {
     pub similar: &'a SimilarUnits,
 }
 
-/// Frame scores with the floor applied, and the best-path units.
-struct Frames<'f> {
-    data: &'f [f32],
+/// Frame scores with the floor and similar units applied, worked out once per utterance.
+struct Frames {
     v: usize,
-    blank: usize,
-    boundary: Option<usize>,
     floor: f32,
+    /// Best score per frame.
     max_e: Vec<f32>,
-    similar: &'f SimilarUnits,
-    similar_cost: f32,
+    /// `unit[t * v + u]`: what unit `u` scores at frame `t` (at least `max_e - floor`, at
+    /// least a similar unit's score minus the similar cost).
+    unit: Vec<f32>,
+    /// Between units: blank or the word boundary, whichever the frame prefers (floored).
+    gap: Vec<f32>,
 }
 
-impl Frames<'_> {
-    #[inline]
-    fn unit(&self, t: usize, u: u16) -> f32 {
-        let row = &self.data[t * self.v..(t + 1) * self.v];
-        let mut s = row[u as usize].max(self.max_e[t] - self.floor);
-        for &o in self.similar.of(u) {
-            s = s.max(row[o as usize] - self.similar_cost);
+impl Frames {
+    fn new(
+        data: &[f32],
+        v: usize,
+        roles: TokenRoles,
+        floor: f32,
+        similar: &SimilarUnits,
+        similar_cost: f32,
+    ) -> Frames {
+        let t_len = data.len() / v.max(1);
+        let mut f = Frames {
+            v,
+            floor,
+            max_e: Vec::with_capacity(t_len),
+            unit: Vec::with_capacity(t_len * v),
+            gap: Vec::with_capacity(t_len),
+        };
+        for row in data.chunks_exact(v) {
+            // A frame of NaN or -inf carries no evidence.
+            let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let me = if best.is_finite() { best } else { 0.0 };
+            f.max_e.push(me);
+            for (u, &x) in row.iter().enumerate() {
+                let mut s = x.max(me - floor);
+                for &o in similar.of(u as u16) {
+                    s = s.max(row[o as usize] - similar_cost);
+                }
+                f.unit.push(s);
+            }
+            let b = row[roles.blank as usize];
+            let wb = roles
+                .word_boundary
+                .map_or(f32::NEG_INFINITY, |w| row[w as usize]);
+            f.gap.push(b.max(wb).max(me - floor));
         }
-        s
+        f
     }
 
-    /// Between units: blank or the word boundary, whichever the frame prefers.
+    #[inline]
+    fn unit(&self, t: usize, u: u16) -> f32 {
+        self.unit[t * self.v + u as usize]
+    }
+
     #[inline]
     fn gap(&self, t: usize) -> f32 {
-        let row = &self.data[t * self.v..(t + 1) * self.v];
-        let b = row[self.blank];
-        let wb = self.boundary.map_or(f32::NEG_INFINITY, |w| row[w]);
-        b.max(wb).max(self.max_e[t] - self.floor)
+        self.gap[t]
     }
 
     /// Best CTC alignment score of `units` over frames `[s, e)` (word boundaries may fall in
@@ -133,79 +187,149 @@ impl Frames<'_> {
     }
 }
 
-impl Frames<'_> {
-    /// Every entity whose best alignment over frames `[s, e)` (as [`Frames::align`], word
-    /// boundaries inside a name falling in gaps) scores at least `threshold`, with that score:
-    /// a Viterbi walk of the entity trie. Scores only fall from frame to frame, so states
-    /// below `threshold` are dropped without losing an answer; `max_states` caps the rest.
+impl Frames {
+    /// For each end frame in `ends` (ascending), every entity whose best alignment over
+    /// frames `[s, end)` (as [`Frames::align`], word boundaries inside a name falling in gaps)
+    /// scores at least `threshold`, with that score: one Viterbi walk of the entity trie from
+    /// `s`, names starting before frame `root_until`. Scores only fall from frame to frame, so states below `threshold` are dropped
+    /// without losing an answer; `state_beam` and `max_states` bound the rest.
+    #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
         trie: &Lexicon,
         boundary: Option<u16>,
         s: usize,
-        e: usize,
+        root_until: usize,
+        ends: &[usize],
         threshold: f32,
         max_states: usize,
-    ) -> Vec<(WordId, f32)> {
-        // (node, last unit, in a gap after it), score.
-        type State = (NodeId, u16, bool);
-        let mut cur: HashMap<State, f32> = HashMap::new();
-        cur.insert((ROOT, u16::MAX, true), 0.0);
-        let mut nxt: HashMap<State, f32> = HashMap::new();
-        let put = |m: &mut HashMap<State, f32>, k: State, v: f32| {
+        state_beam: f32,
+        max_floored: u8,
+    ) -> Vec<Vec<(WordId, f32)>> {
+        // Key: node * 2 + (in the gap after its unit); value: score, the node's unit, and how
+        // many of the name's units so far were heard as nothing like them (floored).
+        type Map = HashMap<u32, (f32, u16, u8), BuildHasherDefault<Fx>>;
+        let mut out: Vec<Vec<(WordId, f32)>> = vec![Vec::new(); ends.len()];
+        let Some(&last_end) = ends.last() else {
+            return out;
+        };
+        let mut cur = Map::default();
+        cur.insert(ROOT * 2 + 1, (0.0, u16::MAX, 0));
+        let mut nxt = Map::default();
+        let put = |m: &mut Map, key: u32, unit: u16, v: f32, subs: u8| {
             if v >= threshold {
-                let slot = m.entry(k).or_insert(f32::NEG_INFINITY);
-                if v > *slot {
-                    *slot = v;
+                let slot = m.entry(key).or_insert((f32::NEG_INFINITY, unit, subs));
+                if v > slot.0 || (v == slot.0 && subs < slot.2) {
+                    *slot = (v, unit, subs);
                 }
             }
         };
-        for t in s..e {
+        let mut scores: Vec<f32> = Vec::new();
+        for t in s..last_end {
             nxt.clear();
             let me = self.max_e[t];
             let g = self.gap(t) - me;
-            for (&(node, last, gap), &sc) in &cur {
+            let row = &self.unit[t * self.v..(t + 1) * self.v];
+            let floored = me - self.floor;
+            for (&key, &(sc, last, subs)) in &cur {
+                let (node, gap) = (key / 2, key & 1 == 1);
+                if node == ROOT && t >= root_until {
+                    // Too late to start a name here: a later span's search starts it.
+                    continue;
+                }
                 // Stay: in the gap, or on the same unit.
-                if gap {
-                    put(&mut nxt, (node, last, true), sc + g);
-                } else {
-                    put(&mut nxt, (node, last, false), sc + self.unit(t, last) - me);
-                    put(&mut nxt, (node, last, true), sc + g);
+                put(&mut nxt, node * 2 + 1, last, sc + g, subs);
+                if !gap {
+                    put(&mut nxt, key, last, sc + row[last as usize] - me, subs);
                 }
                 for edge in trie.children(node) {
                     if Some(edge.token) == boundary || (!gap && edge.token == last) {
                         continue;
                     }
+                    let x = row[edge.token as usize];
+                    let sub = u8::from(x <= floored);
+                    if subs + sub > max_floored {
+                        continue;
+                    }
                     put(
                         &mut nxt,
-                        (edge.child, edge.token, false),
-                        sc + self.unit(t, edge.token) - me,
+                        edge.child * 2,
+                        edge.token,
+                        sc + x - me,
+                        subs + sub,
                     );
                 }
             }
+            let best = nxt.values().fold(f32::NEG_INFINITY, |m, x| m.max(x.0));
+            let mut cut = best - state_beam;
             if nxt.len() > max_states {
-                let mut v: Vec<f32> = nxt.values().copied().collect();
-                let (_, &mut cut, _) =
-                    v.select_nth_unstable_by(max_states - 1, |a, b| b.total_cmp(a));
-                nxt.retain(|_, sc| *sc >= cut);
+                scores.clear();
+                scores.extend(nxt.values().map(|x| x.0));
+                let (_, &mut nth, _) =
+                    scores.select_nth_unstable_by(max_states - 1, |a, b| b.total_cmp(a));
+                cut = cut.max(nth);
             }
+            nxt.retain(|_, x| x.0 >= cut);
             std::mem::swap(&mut cur, &mut nxt);
             if cur.is_empty() {
-                return Vec::new();
+                break;
             }
-        }
-        let mut found: HashMap<WordId, f32> = HashMap::new();
-        for (&(node, _, _), &sc) in &cur {
-            for &w in trie.labels(node) {
-                let slot = found.entry(w).or_insert(f32::NEG_INFINITY);
-                if sc > *slot {
-                    *slot = sc;
+            for (k, &end) in ends.iter().enumerate() {
+                if end != t + 1 {
+                    continue;
                 }
+                let mut found: HashMap<WordId, f32, BuildHasherDefault<Fx>> = HashMap::default();
+                for (&key, &(sc, _, _)) in &cur {
+                    for &w in trie.labels(key / 2) {
+                        let slot = found.entry(w).or_insert(f32::NEG_INFINITY);
+                        if sc > *slot {
+                            *slot = sc;
+                        }
+                    }
+                }
+                let mut v: Vec<(WordId, f32)> = found.into_iter().collect();
+                v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                out[k] = v;
             }
         }
-        let mut out: Vec<(WordId, f32)> = found.into_iter().collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
+    }
+}
+
+/// A small fast hasher for the search's integer keys (FxHash's mixing).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -223,25 +347,14 @@ pub fn rescore_entities<L: LanguageModel>(
         return words.to_vec();
     }
     let t_len = frames.len() / v;
-    let mut f = Frames {
-        data: &frames[..t_len * v],
+    let f = Frames::new(
+        &frames[..t_len * v],
         v,
-        blank: ctx.roles.blank as usize,
-        boundary: ctx.roles.word_boundary.map(usize::from),
-        floor: ctx.bias.rescore_floor,
-        max_e: Vec::with_capacity(t_len),
-        similar: ctx.similar,
-        similar_cost: ctx.bias.rescore_similar,
-    };
-    for t in 0..t_len {
-        let row = &f.data[t * v..(t + 1) * v];
-        let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        // A frame of NaN or -inf carries no evidence.
-        f.max_e.push(if best.is_finite() { best } else { 0.0 });
-    }
-    if f.max_e.iter().any(|x| !x.is_finite()) {
-        return words.to_vec();
-    }
+        ctx.roles,
+        ctx.bias.rescore_floor,
+        ctx.similar,
+        ctx.bias.rescore_similar,
+    );
     let n_lex = ctx.lex.num_words() as u32;
     let wb = ctx.roles.word_boundary;
     let dcfg = ctx.decoder;
@@ -289,8 +402,12 @@ pub fn rescore_entities<L: LanguageModel>(
     let mut state = ctx.lm.start();
     let mut i = 0;
     while i < words.len() {
-        // (gain, span length, entity word, range)
-        let mut best: Option<(f32, usize, u32)> = None;
+        // The spans starting here: (length, end frame, words' score, score after, threshold).
+        let mut spans: Vec<(usize, usize, f32, f32, f32)> = Vec::new();
+        let s = if i == 0 { 0 } else { words[i - 1].end as usize };
+        let ss = words[i].start as usize;
+        // The frames: the span's, with the pauses around it up to `slack` frames.
+        let s = s.max(ss.saturating_sub(cfg.slack)).min(ss);
         for k in 1..=cfg.max_span.min(words.len() - i) {
             let span = &words[i..i + k];
             if span.iter().any(|w| is_full_entity(w.word)) {
@@ -299,14 +416,8 @@ pub fn rescore_entities<L: LanguageModel>(
             if span.iter().all(|w| w.word >= n_lex) {
                 continue;
             }
-            // The frames: the span's, with the pauses around it up to `slack` frames.
-            let (ss, se) = (
-                span[0].start as usize,
-                (span[k - 1].end as usize).min(t_len),
-            );
-            let s = if i == 0 { 0 } else { words[i - 1].end as usize };
+            let se = (span[k - 1].end as usize).min(t_len);
             let e = words.get(i + k).map_or(t_len, |w| w.start as usize);
-            let s = s.max(ss.saturating_sub(cfg.slack)).min(ss);
             let e = e.min(se + cfg.slack).max(se).min(t_len);
             // The span as decoded: its words' best pronunciations, its LM and bonus scores.
             let mut orig_units: Vec<u16> = Vec::new();
@@ -345,47 +456,68 @@ pub fn rescore_entities<L: LanguageModel>(
                 } else {
                     0.0
                 };
-            let found = f.search(ctx.ent.trie(), wb, s, e, threshold, cfg.max_states);
-            log::trace!(
-                "span {i}+{k} frames {s}..{e}: words score {orig:.2}, {} entities above {threshold:.2}",
-                found.len()
+            spans.push((k, e, orig, after, threshold));
+        }
+        // (gain, span length, entity word)
+        let mut best: Option<(f32, usize, u32)> = None;
+        if !spans.is_empty() {
+            spans.sort_by_key(|x| x.1);
+            let ends: Vec<usize> = spans.iter().map(|x| x.1).collect();
+            let lowest = spans.iter().map(|x| x.4).fold(f32::INFINITY, f32::min);
+            let found = f.search(
+                ctx.ent.trie(),
+                wb,
+                s,
+                ss + cfg.slack,
+                &ends,
+                lowest,
+                cfg.max_states,
+                cfg.state_beam,
+                cfg.max_floored,
             );
-            for &(c, ac) in found.iter().take(cfg.candidates) {
-                if span.len() == 1 && span[0].word == n_lex + c {
-                    continue;
-                }
-                let units = ctx
-                    .ent
-                    .trie()
-                    .prons_of(c)
-                    .map(|p| p.iter().filter(|&&u| Some(u) != wb).count())
-                    .max()
-                    .unwrap_or(0);
-                if -ac > cfg.max_cost_per_unit * f.floor * units as f32 {
-                    continue;
-                }
-                let (sc, _) = word_score(n_lex + c, state);
-                let mut gain = ac + sc + after - orig;
-                // A given or family name heard in the span makes the whole name it belongs to
-                // likely: in an address book, "Haoran" is mostly followed by "Zheng".
-                let full = ctx.ent.entry(c);
-                if !full.partial
-                    && span.iter().any(|w| {
-                        w.word >= n_lex && {
-                            let part = ctx.ent.entry(w.word - n_lex);
-                            part.partial && is_part_of(&part.words, &full.words)
-                        }
-                    })
+            for (&(k, _, orig, after, threshold), found) in spans.iter().zip(&found) {
+                let span = &words[i..i + k];
+                for &(c, ac) in found
+                    .iter()
+                    .filter(|x| x.1 >= threshold)
+                    .take(cfg.candidates)
                 {
-                    gain += ctx.bias.rescore_anchor;
-                }
-                log::trace!(
-                    "span {i}+{k} entity {:?}: acoustic {ac:.2} score {:.2} vs words {orig:.2}: gain {gain:.2}",
-                    ctx.ent.entry(c).display,
-                    sc + after
-                );
-                if gain > ctx.bias.rescore_margin && best.is_none_or(|b| gain > b.0) {
-                    best = Some((gain, k, c));
+                    if span.len() == 1 && span[0].word == n_lex + c {
+                        continue;
+                    }
+                    let units = ctx
+                        .ent
+                        .trie()
+                        .prons_of(c)
+                        .map(|p| p.iter().filter(|&&u| Some(u) != wb).count())
+                        .max()
+                        .unwrap_or(0);
+                    if -ac > cfg.max_cost_per_unit * f.floor * units as f32 {
+                        continue;
+                    }
+                    let (sc, _) = word_score(n_lex + c, state);
+                    let mut gain = ac + sc + after - orig;
+                    // A given or family name heard in the span makes the whole name it belongs
+                    // to likely: in an address book, "Haoran" is mostly followed by "Zheng".
+                    let full = ctx.ent.entry(c);
+                    if !full.partial
+                        && span.iter().any(|w| {
+                            w.word >= n_lex && {
+                                let part = ctx.ent.entry(w.word - n_lex);
+                                part.partial && is_part_of(&part.words, &full.words)
+                            }
+                        })
+                    {
+                        gain += ctx.bias.rescore_anchor;
+                    }
+                    log::trace!(
+                        "span {i}+{k} entity {:?}: acoustic {ac:.2} score {:.2} vs words {orig:.2}: gain {gain:.2}",
+                        full.display,
+                        sc + after
+                    );
+                    if gain > ctx.bias.rescore_margin && best.is_none_or(|b| gain > b.0) {
+                        best = Some((gain, k, c));
+                    }
                 }
             }
         }
@@ -568,16 +700,7 @@ mod tests {
     #[test]
     fn alignment_cost_is_zero_on_the_best_path_and_bounded_by_the_floor() {
         let f = frames(&[(2, 0), (0, 1), (3, 0), (0, 1)]);
-        let fr = Frames {
-            data: &f,
-            v: V,
-            blank: 0,
-            boundary: Some(1),
-            floor: 5.0,
-            max_e: vec![-0.1; 4],
-            similar: &SimilarUnits::none(),
-            similar_cost: 1.0,
-        };
+        let fr = Frames::new(&f, V, ROLES, 5.0, &SimilarUnits::none(), 1.0);
         let mut buf = Vec::new();
         assert!(fr.align(&[2, 3], 0, 4, &mut buf).abs() < 1e-5);
         // One unit wrong: costs exactly the floor on its frame.
