@@ -498,6 +498,13 @@ struct ListenArgs {
     /// Audio between partial results (seconds); 0: finals only.
     #[arg(long, default_value_t = 0.3, value_name = "S")]
     partial_interval: f32,
+    /// Audio kept before the first speech frame of an utterance (seconds).
+    #[arg(long, default_value_t = 0.3, value_name = "S")]
+    pre_roll: f32,
+    /// Audio kept after the last speech frame of an utterance (seconds; at most what was
+    /// heard until the endpoint).
+    #[arg(long, default_value_t = 0.6, value_name = "S")]
+    post_roll: f32,
     /// Longest utterance (seconds): longer speech is cut.
     #[arg(long, default_value_t = 20.0, value_name = "S")]
     max_utterance: f32,
@@ -574,6 +581,8 @@ fn listen(args: ListenArgs) -> Result<bool> {
         ("--max-utterance", args.max_utterance, 2.0, 60.0),
         ("--reconnect", args.reconnect, 0.0, 3600.0),
         ("--append-silence", args.append_silence, 0.0, 3600.0),
+        ("--pre-roll", args.pre_roll, 0.0, 5.0),
+        ("--post-roll", args.post_roll, 0.0, 10.0),
     ] {
         if !(v >= lo && v <= hi) {
             bail!("{name} must be between {lo} and {hi} seconds");
@@ -606,6 +615,8 @@ fn listen(args: ListenArgs) -> Result<bool> {
     cfg.endpoint.trailing_silence_s = args.trailing_silence;
     cfg.endpoint.partial_interval_s = args.partial_interval;
     cfg.endpoint.max_utterance_s = args.max_utterance;
+    cfg.endpoint.pre_roll_s = args.pre_roll;
+    cfg.endpoint.post_roll_s = args.post_roll;
     cfg.partials = if source.is_some() && !args.realtime {
         PartialPolicy::All
     } else {

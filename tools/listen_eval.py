@@ -10,7 +10,7 @@ endpoint declared -> final).
 
 Python 3 standard library only. Example (from the repository root):
 
-    python3 tools/listen_eval.py ../shared/eval/dev/manifest.jsonl --jobs 3 --append-silence 1
+    python3 tools/listen_eval.py ../shared/eval/dev/manifest.jsonl --jobs 3
 
 Rows run `--jobs` at a time (they compete for the CPU: say so next to the numbers).
 """
@@ -43,7 +43,7 @@ def run_row(args, base, row):
         cmd += ["--append-silence", str(args.append_silence)]
     if row.get("bias_list") and not args.no_bias:
         cmd += ["--entities", os.path.join(base, row["bias_list"])]
-    cmd += args.extra
+    cmd += args.extra.split()
     p = subprocess.run(cmd, capture_output=True, text=True)
     events = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
     return row, p.returncode, p.stderr, events
@@ -66,7 +66,7 @@ def main():
                     help="silence streamed after each file so that finals come from endpointing")
     ap.add_argument("--no-bias", action="store_true")
     ap.add_argument("--out", default=None, help="folder for the hypothesis files")
-    ap.add_argument("extra", nargs="*", help="more `nomen listen` flags (after --)")
+    ap.add_argument("--extra", default="", help="more `nomen listen` flags, one string")
     args = ap.parse_args()
 
     manifest = os.path.abspath(args.manifest)

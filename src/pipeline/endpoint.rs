@@ -7,8 +7,11 @@
 //! the last `floor_window_s`, seeded with a few very quiet frames so that speech right at
 //! the start of a stream is found (the absolute level decides until enough frames are seen).
 //!
-//! An utterance runs from `pad_s` before its first speech frame to `pad_s` after its last
-//! one, as the offline segments do. It ends after `trailing_silence_s` of silence; past
+//! An utterance runs from `pre_roll_s` before its first speech frame to `post_roll_s` after
+//! its last one (the offline segments pad by `pad_s`, 0.3 s, on both sides; the live final
+//! also keeps the trailing silence it waited for, which brings it closer to the offline
+//! transcript of a whole file). Partials come every `partial_interval_s` while there is new
+//! speech. It ends after `trailing_silence_s` of silence; past
 //! `keep_whole_s` a shorter pause (`long_pause_s`) ends it, and at `max_utterance_s` it is
 //! cut at the quietest frame of the last second. Memory is fixed at construction: the
 //! utterance buffer never grows past `max_utterance_s` plus the padding.
@@ -36,6 +39,10 @@ pub struct EndpointConfig {
     pub floor_window_s: f32,
     /// Quiet frames (-100 dB) the noise-floor window starts with.
     pub floor_prior_frames: usize,
+    /// Audio kept before the first speech frame (s).
+    pub pre_roll_s: f32,
+    /// Audio kept after the last speech frame (s), at most what was heard until the end.
+    pub post_roll_s: f32,
 }
 
 impl Default for EndpointConfig {
@@ -48,6 +55,8 @@ impl Default for EndpointConfig {
             max_utterance_s: 20.0,
             floor_window_s: 10.0,
             floor_prior_frames: 30,
+            pre_roll_s: 0.3,
+            post_roll_s: 0.6,
         }
     }
 }
@@ -153,6 +162,8 @@ struct Speech {
     voiced_frames: usize,
     silence_frames: usize,
     next_partial: u64,
+    /// `voiced_end` when the last partial was cut (no new speech: no new partial).
+    partial_voiced_end: u64,
 }
 
 /// The endpoint detector. Feed it 16 kHz samples with [`Endpointer::push`]; it calls back
@@ -161,6 +172,7 @@ pub struct Endpointer {
     cfg: EndpointConfig,
     hop: usize,
     pad: usize,
+    post: usize,
     trailing_frames: usize,
     long_pause_frames: usize,
     min_speech_frames: usize,
@@ -189,13 +201,15 @@ impl Endpointer {
         let hop = seg.hop.max(1);
         let s = |x: f32| (x.max(0.0) as f64 * RATE).round() as usize;
         let frames = |x: f32| (s(x) / hop).max(1);
-        let pad = s(seg.pad_s);
+        let pad = s(cfg.pre_roll_s);
+        let post = s(cfg.post_roll_s);
         let max_utt = s(cfg.max_utterance_s).max(s(1.0)).max(2 * pad + 2 * hop);
         let recent = (s(1.0) / hop).max(1);
         Endpointer {
             cfg,
             hop,
             pad,
+            post,
             trailing_frames: frames(cfg.trailing_silence_s),
             long_pause_frames: frames(cfg.long_pause_s),
             min_speech_frames: frames(seg.min_speech_s),
@@ -259,7 +273,7 @@ impl Endpointer {
     pub fn finish(&mut self, now: Instant, emit: &mut impl FnMut(Cut<'_>)) {
         if let Some(sp) = self.speech.take() {
             if sp.voiced_frames >= self.min_speech_frames {
-                let end = (sp.voiced_end + self.pad as u64).min(self.position());
+                let end = (sp.voiced_end + self.post as u64).min(self.position());
                 self.emit_cut(CutKind::Final, &sp, end, now, emit);
             }
             self.utterance += 1;
@@ -315,6 +329,7 @@ impl Endpointer {
                     voiced_frames: 1,
                     silence_frames: 0,
                     next_partial: frame_end + self.partial_every as u64,
+                    partial_voiced_end: 0,
                 });
             } else {
                 // Idle: only the pre-roll is kept.
@@ -340,7 +355,7 @@ impl Endpointer {
         if ended {
             self.speech = None;
             if sp.voiced_frames >= self.min_speech_frames {
-                let end = (sp.voiced_end + self.pad as u64).min(frame_end);
+                let end = (sp.voiced_end + self.post as u64).min(frame_end);
                 self.emit_cut(CutKind::Final, &sp, end, frame_at, emit);
             }
             self.utterance += 1;
@@ -368,11 +383,15 @@ impl Endpointer {
             self.speech = Some(sp);
             return;
         }
-        if self.partial_every > 0
-            && frame_end >= sp.next_partial
-            && sp.voiced_frames >= self.min_speech_frames
-        {
+        if self.partial_every > 0 && frame_end >= sp.next_partial {
             sp.next_partial = frame_end + self.partial_every as u64;
+            if sp.voiced_frames < self.min_speech_frames || sp.voiced_end == sp.partial_voiced_end
+            {
+                // Too little speech yet, or none since the last partial (trailing silence).
+                self.speech = Some(sp);
+                return;
+            }
+            sp.partial_voiced_end = sp.voiced_end;
             self.speech = Some(sp);
             self.emit_cut(CutKind::Partial, &sp, frame_end, frame_at, emit);
             return;
@@ -430,7 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn utterances_end_after_trailing_silence_with_offline_padding() {
+    fn utterances_end_after_trailing_silence_with_pre_and_post_roll() {
         let s = 16_000u64;
         let cfg = EndpointConfig::default();
         let cuts = run(
@@ -440,9 +459,9 @@ mod tests {
         );
         let f = finals(&cuts);
         assert_eq!(f.len(), 2, "{cuts:?}");
-        // First: 0.7 s .. 2.3 s (0.3 s padding both sides).
-        assert_eq!(f[0], (s * 7 / 10, (s * 16 / 10) as usize));
-        // Second: ended by the end of the stream, padding cut short by it.
+        // First: 0.7 s .. 2.6 s (0.3 s before, 0.6 s after).
+        assert_eq!(f[0], (s * 7 / 10, (s * 19 / 10) as usize));
+        // Second: ended by the end of the stream, the tail cut short by it.
         assert_eq!(f[1].0, 3 * s - s * 3 / 10);
         assert_eq!(f[1].0 + f[1].1 as u64, 3 * s + s / 2 + s / 5);
     }
@@ -466,7 +485,7 @@ mod tests {
     fn speech_at_the_very_start_is_found() {
         let cuts = run(EndpointConfig::default(), &[tone(1.0, 0.3), silence(1.0)], 512);
         let f = finals(&cuts);
-        assert_eq!(f, vec![(0, 16_000 + 4_800)]);
+        assert_eq!(f, vec![(0, 16_000 + 9_600)]);
     }
 
     #[test]
@@ -542,6 +561,6 @@ mod tests {
         // The start may be taken as speech until the floor is known; the word is found alone.
         let last = *f.last().expect("a final");
         assert!(last.0 >= 8 * 16_000 - 4_800 - 160 && last.0 <= 8 * 16_000, "{f:?}");
-        assert!(last.1 <= 16_000 + 2 * 4_800 + 320, "{f:?}");
+        assert!(last.1 <= 16_000 + 4_800 + 9_600 + 320, "{f:?}");
     }
 }
