@@ -474,8 +474,9 @@ struct ListenArgs {
     /// possible, every partial computed).
     #[arg(long, requires = "input")]
     realtime: bool,
-    /// With --input: seconds of silence streamed after the file, as a microphone would go on
-    /// listening (the endpoint then comes from trailing silence, not the end of the file).
+    /// With --input: seconds of quiet (white noise at -70 dBFS) streamed after the file, as a
+    /// microphone would go on listening (the endpoint then comes from trailing silence, not
+    /// the end of the file).
     #[arg(long, value_name = "S", requires = "input", default_value_t = 0.0)]
     append_silence: f32,
     /// Entity list to bias toward (repeatable): plain text, CSV or vCard.
@@ -568,7 +569,7 @@ fn listen(args: ListenArgs) -> Result<bool> {
             }
             for d in devices {
                 let mark = if d.is_default { " (default)" } else { "" };
-                println!("{}{mark}\t{}", d.name, d.config);
+                println!("{}{mark}\t{}\t{}", d.name, d.description, d.config);
             }
             return Ok(true);
         }
@@ -596,7 +597,7 @@ fn listen(args: ListenArgs) -> Result<bool> {
         Some(p) => {
             let mut src = pipeline::WavSource::open(p)
                 .with_context(|| format!("cannot read {}", p.display()))?;
-            src.append_silence(args.append_silence);
+            src.append_silence(args.append_silence, -70.0);
             Some(src)
         }
         None => None,

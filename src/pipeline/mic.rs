@@ -26,8 +26,10 @@ pub enum MicError {
 /// An input device.
 #[derive(Debug, Clone)]
 pub struct DeviceInfo {
-    /// The name `--device` takes.
+    /// The backend's identifier (`hw:1,0`, `default`, ...): what `--device` takes.
     pub name: String,
+    /// The description the system gives (`--device` also matches part of it).
+    pub description: String,
     /// Its default capture format, in words.
     pub config: String,
     /// Whether it is the system's default input.
@@ -37,13 +39,14 @@ pub struct DeviceInfo {
 /// The input devices of the default host.
 pub fn list_devices() -> Result<Vec<DeviceInfo>, MicError> {
     let host = cpal::default_host();
-    let default = host.default_input_device().map(|d| d.to_string());
+    let default = host.default_input_device().map(|d| device_id(&d));
     let devices = host
         .input_devices()
         .map_err(|e| MicError::Device(e.to_string()))?;
     Ok(devices
         .map(|d| {
-            let name = d.to_string();
+            let name = device_id(&d);
+            let description = d.to_string();
             let config = match d.default_input_config() {
                 Ok(c) => format!(
                     "{} Hz, {} ch, {}",
@@ -56,10 +59,28 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, MicError> {
             DeviceInfo {
                 is_default: default.as_deref() == Some(name.as_str()),
                 name,
+                description,
                 config,
             }
         })
         .collect())
+}
+
+/// The device's identifier within its host (`hw:1,0`), or its description.
+fn device_id(d: &cpal::Device) -> String {
+    d.id()
+        .map(|i| i.id().to_string())
+        .unwrap_or_else(|_| d.to_string())
+}
+
+/// Whether `--device name` means device `d`: its identifier (with or without the host
+/// prefix), or part of its description (any case).
+fn matches(d: &cpal::Device, name: &str) -> (bool, bool) {
+    let id = device_id(d);
+    let full = d.id().map(|i| i.to_string()).unwrap_or_default();
+    let exact = id == name || full == name;
+    let part = d.to_string().to_lowercase().contains(&name.to_lowercase());
+    (exact, part)
 }
 
 /// Microphone settings.
@@ -110,11 +131,10 @@ fn open(opts: &MicOptions, input: &Sender<InputMsg>) -> Result<Open, MicError> {
                 .input_devices()
                 .map_err(|e| MicError::Device(e.to_string()))?;
             for d in devices {
-                let n = d.to_string();
-                if n == *name || (found.is_none() && n.to_lowercase().contains(&name.to_lowercase()))
-                {
+                let (exact, part) = matches(&d, name);
+                if exact || (found.is_none() && part) {
                     found = Some(d);
-                    if n == *name {
+                    if exact {
                         break;
                     }
                 }
@@ -126,9 +146,12 @@ fn open(opts: &MicOptions, input: &Sender<InputMsg>) -> Result<Open, MicError> {
             })?
         }
     };
-    let config = device
-        .default_input_config()
-        .map_err(|e| MicError::Device(format!("{device}: {e}")))?;
+    let config = device.default_input_config().map_err(|e| {
+        MicError::NoDevice(format!(
+            "cannot open audio input {:?}: {e} (is a microphone connected? `nomen listen --list-devices` shows the inputs; `--input WAV` reads a file)",
+            device.to_string()
+        ))
+    })?;
     let rate = config.sample_rate();
     let channels = config.channels();
     let frames = ((opts.ring_s.max(0.1) * rate as f32) as usize).max(1024);

@@ -49,10 +49,17 @@ impl WavSource {
         Ok(WavSource::from_samples(wav.samples, wav.sample_rate, wav.channels))
     }
 
-    /// Adds `secs` of digital silence at the end.
-    pub fn append_silence(&mut self, secs: f32) {
+    /// Adds `secs` of quiet at the end: white noise at `level_db` dBFS RMS (a microphone
+    /// is never digitally silent; `f32::NEG_INFINITY`: zeros).
+    pub fn append_silence(&mut self, secs: f32, level_db: f32) {
         let n = (secs.max(0.0) as f64 * f64::from(self.rate)) as usize * usize::from(self.channels);
-        self.samples.resize(self.samples.len() + n, 0.0);
+        // Uniform noise in [-a, a] has RMS a / sqrt(3).
+        let amp = 10f32.powf(level_db / 20.0) * 3f32.sqrt();
+        let mut seed = 0x2545_f491u32;
+        self.samples.extend((0..n).map(|_| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((seed >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * amp
+        }));
     }
 
     /// Interleaved samples in memory.
