@@ -721,13 +721,14 @@ fn listen(args: ListenArgs) -> Result<bool> {
     if let Some(f) = feeder {
         let _ = f.join();
     }
-    let mut ok = true;
+    // A lost device that did not come back ends the session with exit code 1.
     #[cfg(feature = "mic")]
-    if let Some(m) = mic {
-        if let Ok(pipeline::mic::MicEnd::Lost(_)) = m.join() {
-            ok = false;
-        }
-    }
+    let ok = !matches!(
+        mic.map(|m| m.join()),
+        Some(Ok(pipeline::mic::MicEnd::Lost(_)))
+    );
+    #[cfg(not(feature = "mic"))]
+    let ok = true;
     if !args.quiet {
         eprintln!(
             "nomen: {:.1} s of audio, {} final and {} partial results ({} stale partials skipped), {} frames dropped",

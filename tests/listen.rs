@@ -122,7 +122,13 @@ fn realtime_stream_shows_partials_while_speaking_and_the_final_soon_after_the_en
     let speech_s = a.len() as f64 / 16_000.0;
     let samples = [a, silence(1.0)].concat();
     let started = Instant::now();
-    let (events, stats) = run(samples, 16_000, 1, Pacing::Realtime, PipelineConfig::default());
+    let (events, stats) = run(
+        samples,
+        16_000,
+        1,
+        Pacing::Realtime,
+        PipelineConfig::default(),
+    );
     let wall = started.elapsed().as_secs_f64();
     assert!(wall >= speech_s + 0.9, "real-time pace: {wall} s");
     assert_eq!(finals(&events), vec![ta]);
@@ -178,9 +184,7 @@ fn a_starved_consumer_drops_frames_and_the_exact_count_is_reported() {
         .collect();
     assert_eq!(errors.len(), 1, "{events:#?}");
     assert!(
-        errors[0]
-            .text
-            .contains(&format!("{} frames", n - 16_000)),
+        errors[0].text.contains(&format!("{} frames", n - 16_000)),
         "{:?}",
         errors[0].text
     );
@@ -236,7 +240,11 @@ fn cli_listen_input_jsonl_gives_partial_and_final_events() {
         "--format",
         "jsonl",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -267,10 +275,13 @@ fn cli_listen_biases_toward_entities() {
         "--partial-interval",
         "0",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap())
-            .unwrap();
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(v["type"], "final");
     assert_eq!(v["entities"][0]["text"], "Doctor Brown", "{v}");
 }

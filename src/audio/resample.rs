@@ -55,18 +55,30 @@ impl StreamResampler {
     /// A resampler from `from` Hz to 16 kHz (a copy when `from` is 16 kHz).
     pub fn new(from: u32) -> Result<Self, AudioError> {
         if from == 0 {
-            return Err(AudioError::Resample(format!("rate {from} -> {MODEL_RATE} Hz")));
+            return Err(AudioError::Resample(format!(
+                "rate {from} -> {MODEL_RATE} Hz"
+            )));
         }
         let rs = if from == MODEL_RATE {
             None
         } else {
             Some(
-                Fft::<f32>::new(from as usize, MODEL_RATE as usize, 1024, 1, FixedSync::Input)
-                    .map_err(|e| AudioError::Resample(e.to_string()))?,
+                Fft::<f32>::new(
+                    from as usize,
+                    MODEL_RATE as usize,
+                    1024,
+                    1,
+                    FixedSync::Input,
+                )
+                .map_err(|e| AudioError::Resample(e.to_string()))?,
             )
         };
         let (chunk_len, out_len, delay) = match &rs {
-            Some(r) => (r.input_frames_max(), r.output_frames_max(), r.output_delay()),
+            Some(r) => (
+                r.input_frames_max(),
+                r.output_frames_max(),
+                r.output_delay(),
+            ),
             None => (0, 0, 0),
         };
         Ok(StreamResampler {

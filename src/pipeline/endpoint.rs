@@ -320,7 +320,9 @@ impl Endpointer {
         let Some(mut sp) = self.speech else {
             if voiced {
                 // Keep `pad` of audio before the first speech frame.
-                let keep_from = frame_start.saturating_sub(self.pad as u64).max(self.buf_start);
+                let keep_from = frame_start
+                    .saturating_sub(self.pad as u64)
+                    .max(self.buf_start);
                 self.drop_front(keep_from);
                 self.speech = Some(Speech {
                     voiced_start: frame_start,
@@ -385,8 +387,7 @@ impl Endpointer {
         }
         if self.partial_every > 0 && frame_end >= sp.next_partial {
             sp.next_partial = frame_end + self.partial_every as u64;
-            if sp.voiced_frames < self.min_speech_frames || sp.voiced_end == sp.partial_voiced_end
-            {
+            if sp.voiced_frames < self.min_speech_frames || sp.voiced_end == sp.partial_voiced_end {
                 // Too little speech yet, or none since the last partial (trailing silence).
                 self.speech = Some(sp);
                 return;
@@ -424,19 +425,35 @@ mod tests {
     }
 
     /// (kind, start, voiced_start, voiced_end, len) of every cut.
-    fn run(cfg: EndpointConfig, parts: &[Vec<f32>], chunk: usize) -> Vec<(CutKind, u64, u64, u64, usize)> {
+    fn run(
+        cfg: EndpointConfig,
+        parts: &[Vec<f32>],
+        chunk: usize,
+    ) -> Vec<(CutKind, u64, u64, u64, usize)> {
         let mut ep = Endpointer::new(cfg);
         let cap = ep.buf.capacity();
         let mut out = Vec::new();
         let all: Vec<f32> = parts.concat();
         for c in all.chunks(chunk) {
             ep.push(c, Instant::now(), &mut |cut| {
-                out.push((cut.kind, cut.start, cut.voiced_start, cut.voiced_end, cut.samples.len()))
+                out.push((
+                    cut.kind,
+                    cut.start,
+                    cut.voiced_start,
+                    cut.voiced_end,
+                    cut.samples.len(),
+                ))
             });
             assert_eq!(ep.buf.capacity(), cap, "the buffer must not grow");
         }
         ep.finish(Instant::now(), &mut |cut| {
-            out.push((cut.kind, cut.start, cut.voiced_start, cut.voiced_end, cut.samples.len()))
+            out.push((
+                cut.kind,
+                cut.start,
+                cut.voiced_start,
+                cut.voiced_end,
+                cut.samples.len(),
+            ))
         });
         out
     }
@@ -454,7 +471,13 @@ mod tests {
         let cfg = EndpointConfig::default();
         let cuts = run(
             cfg,
-            &[silence(1.0), tone(1.0, 0.3), silence(1.0), tone(0.5, 0.3), silence(0.2)],
+            &[
+                silence(1.0),
+                tone(1.0, 0.3),
+                silence(1.0),
+                tone(0.5, 0.3),
+                silence(0.2),
+            ],
             333,
         );
         let f = finals(&cuts);
@@ -468,7 +491,11 @@ mod tests {
 
     #[test]
     fn partials_come_every_300_ms_of_speech() {
-        let cuts = run(EndpointConfig::default(), &[silence(0.5), tone(3.0, 0.3), silence(1.0)], 160);
+        let cuts = run(
+            EndpointConfig::default(),
+            &[silence(0.5), tone(3.0, 0.3), silence(1.0)],
+            160,
+        );
         let partial_ends: Vec<u64> = cuts
             .iter()
             .filter(|c| c.0 == CutKind::Partial)
@@ -483,7 +510,11 @@ mod tests {
 
     #[test]
     fn speech_at_the_very_start_is_found() {
-        let cuts = run(EndpointConfig::default(), &[tone(1.0, 0.3), silence(1.0)], 512);
+        let cuts = run(
+            EndpointConfig::default(),
+            &[tone(1.0, 0.3), silence(1.0)],
+            512,
+        );
         let f = finals(&cuts);
         assert_eq!(f, vec![(0, 16_000 + 9_600)]);
     }
@@ -560,7 +591,10 @@ mod tests {
         let f = finals(&cuts);
         // The start may be taken as speech until the floor is known; the word is found alone.
         let last = *f.last().expect("a final");
-        assert!(last.0 >= 8 * 16_000 - 4_800 - 160 && last.0 <= 8 * 16_000, "{f:?}");
+        assert!(
+            last.0 >= 8 * 16_000 - 4_800 - 160 && last.0 <= 8 * 16_000,
+            "{f:?}"
+        );
         assert!(last.1 <= 16_000 + 4_800 + 9_600 + 320, "{f:?}");
     }
 }

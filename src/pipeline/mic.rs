@@ -166,7 +166,10 @@ fn open(opts: &MicOptions, input: &Sender<InputMsg>) -> Result<Open, MicError> {
         }
     };
     let sc: cpal::StreamConfig = config.clone().into();
-    let desc = format!("{device} ({rate} Hz, {channels} ch, {})", config.sample_format());
+    let desc = format!(
+        "{device} ({rate} Hz, {channels} ch, {})",
+        config.sample_format()
+    );
     let s = match config.sample_format() {
         cpal::SampleFormat::I8 => build::<i8>(&device, sc, writer, on_error),
         cpal::SampleFormat::U8 => build::<u8>(&device, sc, writer, on_error),

@@ -44,9 +44,16 @@ impl WavSource {
             other => other,
         })?;
         if wav.truncated {
-            log::warn!("{}: data chunk cut short; streaming what is there", path.display());
+            log::warn!(
+                "{}: data chunk cut short; streaming what is there",
+                path.display()
+            );
         }
-        Ok(WavSource::from_samples(wav.samples, wav.sample_rate, wav.channels))
+        Ok(WavSource::from_samples(
+            wav.samples,
+            wav.sample_rate,
+            wav.channels,
+        ))
     }
 
     /// Adds `secs` of quiet at the end: white noise at `level_db` dBFS RMS (a microphone
@@ -171,8 +178,8 @@ pub fn spawn_feeder(
                     Pacing::Realtime => {
                         sent_frames += (n / ch) as u64;
                         // This period "is captured" once its last frame has been spoken.
-                        let due = started
-                            + Duration::from_secs_f64(sent_frames as f64 / f64::from(rate));
+                        let due =
+                            started + Duration::from_secs_f64(sent_frames as f64 / f64::from(rate));
                         let now = Instant::now();
                         if due > now {
                             std::thread::sleep(due - now);

@@ -67,7 +67,9 @@ pub(super) fn resample(
                 let _ = events.send(Event::error(e, secs(session_16k)));
             }
         }
-        stats.dropped_frames.store(dropped_before, Ordering::Relaxed);
+        stats
+            .dropped_frames
+            .store(dropped_before, Ordering::Relaxed);
     }
 }
 
@@ -114,7 +116,11 @@ fn resample_stream(
                 mono.extend_from_slice(&raw[..n]);
             } else {
                 let scale = 1.0 / ch as f32;
-                mono.extend(raw[..n].chunks_exact(ch).map(|f| f.iter().sum::<f32>() * scale));
+                mono.extend(
+                    raw[..n]
+                        .chunks_exact(ch)
+                        .map(|f| f.iter().sum::<f32>() * scale),
+                );
             }
             rs.push(&mono, &mut samples).map_err(|e| e.to_string())?;
         }
@@ -152,7 +158,12 @@ fn resample_stream(
 }
 
 /// Chunks -> utterance jobs (partials and finals).
-pub(super) fn endpoint(cfg: PipelineConfig, input: Receiver<Chunk>, out: Sender<Job>, stats: &Stats) {
+pub(super) fn endpoint(
+    cfg: PipelineConfig,
+    input: Receiver<Chunk>,
+    out: Sender<Job>,
+    stats: &Stats,
+) {
     let mut ep = Endpointer::new(cfg.endpoint);
     let mut closed = false;
     let mut handle = |cut: super::endpoint::Cut<'_>| {
