@@ -139,9 +139,10 @@ impl Pipeline {
         let stats = Arc::new(Stats::default());
         let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
         let (chunk_tx, chunk_rx) = bounded(CHUNK_QUEUE);
-        // One job waiting per stage: a partial that does not fit is stale anyway.
-        let (job_tx, job_rx) = bounded(1);
-        let (post_tx, post_rx) = bounded(1);
+        // At most one partial waits per stage (a newer one makes it stale), and there is
+        // always room for a final behind it, so a final never waits for a stale partial.
+        let (job_tx, job_rx) = bounded(2);
+        let (post_tx, post_rx) = bounded(2);
         let mut threads = Vec::new();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()

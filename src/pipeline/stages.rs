@@ -182,6 +182,10 @@ pub(super) fn endpoint(
             endpoint_at: Instant::now(),
         };
         let sent = match (cut.kind, cfg.partials) {
+            (CutKind::Partial, PartialPolicy::Latest) if !out.is_empty() => {
+                stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
             (CutKind::Partial, PartialPolicy::Latest) => match out.try_send(job) {
                 Ok(()) => Ok(()),
                 Err(TrySendError::Full(_)) => {
