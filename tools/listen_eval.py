@@ -86,12 +86,13 @@ def main():
     wall = time.time() - t0
 
     stream_hyp = os.path.join(out_dir, "hyp_listen.jsonl")
-    fin_lat, ep_lat, part_lat, n_final, n_err = [], [], [], 0, 0
+    fin_lat, ep_lat, part_lat, n_final, n_err, not_one = [], [], [], 0, 0, 0
     with open(stream_hyp, "w") as f:
         for row in rows:
             ev = results[row["id"]]
             finals = [e for e in ev if e["type"] == "final"]
             n_final += len(finals)
+            not_one += len(finals) != 1
             n_err += sum(1 for e in ev if e["type"] == "error")
             fin_lat += [e["latency_ms"] for e in finals if e.get("latency_ms") is not None]
             ep_lat += [e["endpoint_latency_ms"] for e in finals if e.get("endpoint_latency_ms") is not None]
@@ -117,8 +118,8 @@ def main():
     print("manifest: %s (%d rows, %d at a time, %s, %.1f s appended silence), wall %.0f s"
           % (args.manifest, len(rows), args.jobs, "as fast as possible" if args.fast else "real time",
              args.append_silence, wall))
-    print("finals: %d, error events: %d, rows whose streamed text differs from offline: %d"
-          % (n_final, n_err, len(differ)))
+    print("finals: %d (rows without exactly one: %d), error events: %d, rows whose streamed "
+          "text differs from offline: %d" % (n_final, not_one, n_err, len(differ)))
     print("| path | WER | entity F1 |")
     print("| --- | --- | --- |")
     print("| offline `transcribe` | %.2f%% | %s |" % (s_off["wer"], f1(s_off)))

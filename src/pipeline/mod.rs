@@ -12,8 +12,10 @@
 //! queued: under [`PartialPolicy::Latest`] (live input) the stages skip them rather than
 //! fall behind; under [`PartialPolicy::All`] (a file read as fast as possible) every one is
 //! computed, so the output does not depend on timing. The acoustic model normalizes over its
-//! input, so each partial re-runs it over the utterance so far (at most
-//! `max_utterance_s`), and the final decodes the utterance with the offline path's padding.
+//! input, so rather than sliding windows over an endless stream each partial re-runs it
+//! over the utterance so far (all of its left context, at most `max_utterance_s`: partials
+//! stabilize as the utterance grows), and the final decodes the whole utterance, from
+//! `pre_roll_s` before its speech to `post_roll_s` after, like an offline segment.
 
 pub mod endpoint;
 pub mod events;
