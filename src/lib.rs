@@ -7,4 +7,5 @@ pub mod g2p;
 pub mod lexicon;
 pub mod lm;
 pub mod model;
+pub mod pipeline;
 pub mod recognizer;

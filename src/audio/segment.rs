@@ -38,6 +38,12 @@ impl Default for SegmentConfig {
     }
 }
 
+/// Mean energy of one frame in dB relative to full scale (silence: -120).
+pub fn frame_level_db(frame: &[f32]) -> f32 {
+    let e = frame.iter().map(|x| x * x).sum::<f32>() / frame.len().max(1) as f32;
+    10.0 * (e + 1e-12).log10()
+}
+
 /// Speech segments of `samples` (16 kHz) as sample ranges, in order, not overlapping.
 /// Empty when there is no speech at all.
 pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<std::ops::Range<usize>> {
@@ -49,11 +55,7 @@ pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<std::ops::Ra
     let hop = cfg.hop.max(1);
     let frames = n.div_ceil(hop);
     let level: Vec<f32> = (0..frames)
-        .map(|i| {
-            let s = &samples[i * hop..((i + 1) * hop).min(n)];
-            let e = s.iter().map(|x| x * x).sum::<f32>() / s.len().max(1) as f32;
-            10.0 * (e + 1e-12).log10()
-        })
+        .map(|i| frame_level_db(&samples[i * hop..((i + 1) * hop).min(n)]))
         .collect();
     // Noise floor: a low percentile of frame levels.
     let mut sorted = level.clone();

@@ -1,0 +1,216 @@
+//! Live recognition: threads joined by bounded channels, from captured samples to partial
+//! and final results.
+//!
+//! ```text
+//! source (cpal callback | file feeder) ──ring (SPSC, lock-free, drops+counts when full)──►
+//!   resample (mono, 16 kHz) ──chunks──► endpoint (VAD, utterances, partial/final cuts)
+//!   ──jobs──► model (posteriors of the utterance) ──► decoder (biased beam search)
+//!   ──events──► the caller
+//! ```
+//!
+//! Every channel is bounded. Partial results are stale once a newer one or the final is
+//! queued: under [`PartialPolicy::Latest`] (live input) the stages skip them rather than
+//! fall behind; under [`PartialPolicy::All`] (a file read as fast as possible) every one is
+//! computed, so the output does not depend on timing. The acoustic model normalizes over its
+//! input, so rather than sliding windows over an endless stream each partial re-runs it
+//! over the utterance so far (all of its left context, at most `max_utterance_s`: partials
+//! stabilize as the utterance grows), and the final decodes the whole utterance, from
+//! `pre_roll_s` before its speech to `post_roll_s` after, like an offline segment.
+
+pub mod endpoint;
+pub mod events;
+#[cfg(feature = "mic")]
+pub mod mic;
+pub mod ring;
+pub mod source;
+mod stages;
+
+pub use endpoint::{EndpointConfig, Endpointer};
+pub use events::{Event, EventKind};
+pub use ring::{capture_ring, CaptureStream, Clock, RingWriter};
+pub use source::{spawn_feeder, GeneratedSource, Pacing, SampleSource, WavSource};
+
+use crate::bias::EntityTrie;
+use crate::recognizer::Recognizer;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// What a source hands the pipeline.
+pub enum InputMsg {
+    /// A new capture stream (the first, or after a reconnection); it is read until its
+    /// writer is gone and it is empty.
+    Stream(CaptureStream),
+    /// A source's error, passed on as an error event.
+    Error(String),
+}
+
+/// Whether stale partial results are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartialPolicy {
+    /// Skip a partial when newer work is queued (live input: never fall behind).
+    Latest,
+    /// Compute every partial (files read as fast as possible: the same output every run).
+    All,
+}
+
+/// Pipeline settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineConfig {
+    /// Voice activity and endpointing.
+    pub endpoint: EndpointConfig,
+    /// Stale partials.
+    pub partials: PartialPolicy,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            endpoint: EndpointConfig::default(),
+            partials: PartialPolicy::Latest,
+        }
+    }
+}
+
+/// Counters of a session.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Frames dropped by full capture rings (all streams).
+    pub dropped_frames: AtomicU64,
+    /// 16 kHz samples that went through the endpointer.
+    pub samples_16k: AtomicU64,
+    /// Partial events sent.
+    pub partials: AtomicU64,
+    /// Partials skipped because newer work was queued.
+    pub partials_skipped: AtomicU64,
+    /// Final events sent.
+    pub finals: AtomicU64,
+}
+
+/// A plain copy of [`Stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Frames dropped by full capture rings.
+    pub dropped_frames: u64,
+    /// 16 kHz samples seen.
+    pub samples_16k: u64,
+    /// Partial events sent.
+    pub partials: u64,
+    /// Partials skipped.
+    pub partials_skipped: u64,
+    /// Final events sent.
+    pub finals: u64,
+}
+
+impl Stats {
+    /// The counters now.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        StatsSnapshot {
+            dropped_frames: l(&self.dropped_frames),
+            samples_16k: l(&self.samples_16k),
+            partials: l(&self.partials),
+            partials_skipped: l(&self.partials_skipped),
+            finals: l(&self.finals),
+        }
+    }
+}
+
+/// A running pipeline.
+pub struct Pipeline {
+    events: Receiver<Event>,
+    threads: Vec<JoinHandle<()>>,
+    stats: Arc<Stats>,
+}
+
+/// Capacity of the channels between stages (chunks of about 10-100 ms).
+const CHUNK_QUEUE: usize = 64;
+/// Capacity of the event channel.
+const EVENT_QUEUE: usize = 256;
+
+impl Pipeline {
+    /// Starts the stages. Audio comes from the streams sent on `input`; the session ends
+    /// when every sender of `input` is gone and the last stream is read.
+    pub fn start(
+        rec: Arc<Recognizer>,
+        bias: Option<Arc<EntityTrie>>,
+        cfg: PipelineConfig,
+        input: Receiver<InputMsg>,
+    ) -> Pipeline {
+        let stats = Arc::new(Stats::default());
+        let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
+        let (chunk_tx, chunk_rx) = bounded(CHUNK_QUEUE);
+        // At most one partial waits per stage (a newer one makes it stale), and there is
+        // always room for a final behind it, so a final never waits for a stale partial.
+        let (job_tx, job_rx) = bounded(2);
+        let (post_tx, post_rx) = bounded(2);
+        let mut threads = Vec::new();
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(format!("nomen-{name}"))
+                .spawn(f)
+                .expect("spawn pipeline thread")
+        };
+        {
+            let (stats, ev) = (stats.clone(), ev_tx.clone());
+            threads.push(spawn(
+                "resample",
+                Box::new(move || stages::resample(input, chunk_tx, ev, &stats)),
+            ));
+        }
+        {
+            let stats = stats.clone();
+            threads.push(spawn(
+                "endpoint",
+                Box::new(move || stages::endpoint(cfg, chunk_rx, job_tx, &stats)),
+            ));
+        }
+        {
+            let (stats, ev, rec) = (stats.clone(), ev_tx.clone(), rec.clone());
+            threads.push(spawn(
+                "model",
+                Box::new(move || stages::model(&rec, cfg.partials, job_rx, post_tx, ev, &stats)),
+            ));
+        }
+        {
+            let stats = stats.clone();
+            threads.push(spawn(
+                "decoder",
+                Box::new(move || {
+                    stages::decoder(&rec, bias.as_deref(), cfg.partials, post_rx, ev_tx, &stats)
+                }),
+            ));
+        }
+        Pipeline {
+            events: ev_rx,
+            threads,
+            stats,
+        }
+    }
+
+    /// The events, in order; the channel closes when the session is over.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Waits for the session to end (events not yet read are discarded) and returns the
+    /// counters.
+    pub fn join(self) -> StatsSnapshot {
+        while self.events.recv().is_ok() {}
+        for t in self.threads {
+            let _ = t.join();
+        }
+        self.stats.snapshot()
+    }
+}
+
+/// A channel for [`Pipeline::start`]'s input.
+pub fn input_channel() -> (Sender<InputMsg>, Receiver<InputMsg>) {
+    bounded(4)
+}

@@ -1,0 +1,305 @@
+//! The stage threads: resample, endpoint, model, decoder. Each loops over its input channel
+//! and ends when that channel closes, closing its own output in turn.
+
+use super::endpoint::{CutKind, Endpointer};
+use super::events::{Event, EventKind};
+use super::ring::{read_frames, CaptureStream, Clock};
+use super::{InputMsg, PartialPolicy, PipelineConfig, Stats};
+use crate::audio::resample::StreamResampler;
+use crate::audio::MODEL_RATE;
+use crate::bias::EntityTrie;
+use crate::model::Posteriors;
+use crate::recognizer::Recognizer;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// 16 kHz audio with the wall-clock time its last sample was captured.
+pub(super) struct Chunk {
+    samples: Vec<f32>,
+    end_at: Instant,
+}
+
+/// An utterance's audio for the model.
+pub(super) struct Job {
+    utterance: u64,
+    kind: CutKind,
+    samples: Vec<f32>,
+    /// Session index of `samples[0]`.
+    start: u64,
+    voiced_start: u64,
+    voiced_end: u64,
+    voiced_end_at: Instant,
+    audio_end_at: Instant,
+    /// When the endpointer declared the end (finals).
+    endpoint_at: Instant,
+}
+
+/// How long the resampler sleeps when a live ring is empty.
+const POLL: Duration = Duration::from_millis(5);
+/// Frames read from the ring at once, at most.
+const READ_FRAMES: usize = 4096;
+
+fn secs(idx: u64) -> f32 {
+    (idx as f64 / f64::from(MODEL_RATE)) as f32
+}
+
+/// Capture rings -> mono 16 kHz chunks. Reports dropped frames as error events.
+pub(super) fn resample(
+    input: Receiver<InputMsg>,
+    out: Sender<Chunk>,
+    events: Sender<Event>,
+    stats: &Stats,
+) {
+    let mut session_16k = 0u64;
+    let mut dropped_before = 0u64;
+    while let Ok(msg) = input.recv() {
+        let stream = match msg {
+            InputMsg::Stream(s) => s,
+            InputMsg::Error(e) => {
+                let _ = events.send(Event::error(e, secs(session_16k)));
+                continue;
+            }
+        };
+        match resample_stream(stream, &out, &events, stats, &mut session_16k) {
+            Ok(d) => dropped_before += d,
+            Err(e) => {
+                let _ = events.send(Event::error(e, secs(session_16k)));
+            }
+        }
+        stats
+            .dropped_frames
+            .store(dropped_before, Ordering::Relaxed);
+    }
+}
+
+/// Reads one stream to its end; returns the frames it dropped.
+fn resample_stream(
+    mut stream: CaptureStream,
+    out: &Sender<Chunk>,
+    events: &Sender<Event>,
+    stats: &Stats,
+    session_16k: &mut u64,
+) -> Result<u64, String> {
+    let ch = usize::from(stream.channels);
+    let rate = stream.rate;
+    let mut rs = StreamResampler::new(rate).map_err(|e| e.to_string())?;
+    let mut raw = vec![0.0f32; READ_FRAMES * ch];
+    let mut mono = Vec::with_capacity(READ_FRAMES);
+    let base_dropped = stats.dropped_frames.load(Ordering::Relaxed);
+    let mut reported = 0u64;
+    let mut last_report: Option<Instant> = None;
+    let mut produced = 0u64; // 16 kHz samples of this stream
+    let mut done = false;
+    while !done {
+        let closed = stream.writer_closed();
+        let n = read_frames(&mut stream, &mut raw);
+        let dropped = stream.shared.dropped_frames.load(Ordering::Relaxed);
+        stats
+            .dropped_frames
+            .store(base_dropped + dropped, Ordering::Relaxed);
+        let mut samples = Vec::new();
+        if n == 0 {
+            if !closed {
+                std::thread::sleep(match stream.clock {
+                    Clock::Paced => POLL,
+                    Clock::Arrival => Duration::from_millis(1),
+                });
+                continue;
+            }
+            // The writer is gone and the ring was empty after it left: the end.
+            rs.finish(&mut samples).map_err(|e| e.to_string())?;
+            done = true;
+        } else {
+            mono.clear();
+            if ch == 1 {
+                mono.extend_from_slice(&raw[..n]);
+            } else {
+                let scale = 1.0 / ch as f32;
+                mono.extend(
+                    raw[..n]
+                        .chunks_exact(ch)
+                        .map(|f| f.iter().sum::<f32>() * scale),
+                );
+            }
+            rs.push(&mono, &mut samples).map_err(|e| e.to_string())?;
+        }
+        if dropped > reported
+            && (done || last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)))
+        {
+            let msg = format!(
+                "audio overrun: {} frames ({:.3} s) dropped because processing fell behind ({} in this stream)",
+                dropped - reported,
+                (dropped - reported) as f64 / f64::from(rate),
+                dropped
+            );
+            reported = dropped;
+            last_report = Some(Instant::now());
+            let _ = events.send(Event::error(msg, secs(*session_16k)));
+        }
+        if samples.is_empty() {
+            continue;
+        }
+        produced += samples.len() as u64;
+        *session_16k += samples.len() as u64;
+        let end_at = match (stream.clock, stream.shared.start()) {
+            (Clock::Paced, Some(start)) => {
+                // Dropped frames were captured too: they move the clock on.
+                let t = produced as f64 / f64::from(MODEL_RATE) + dropped as f64 / f64::from(rate);
+                start + Duration::from_secs_f64(t)
+            }
+            _ => Instant::now(),
+        };
+        if out.send(Chunk { samples, end_at }).is_err() {
+            break;
+        }
+    }
+    Ok(stream.shared.dropped_frames.load(Ordering::Relaxed))
+}
+
+/// Chunks -> utterance jobs (partials and finals).
+pub(super) fn endpoint(
+    cfg: PipelineConfig,
+    input: Receiver<Chunk>,
+    out: Sender<Job>,
+    stats: &Stats,
+) {
+    let mut ep = Endpointer::new(cfg.endpoint);
+    let mut closed = false;
+    let mut handle = |cut: super::endpoint::Cut<'_>| {
+        if closed {
+            return;
+        }
+        let job = Job {
+            utterance: cut.utterance,
+            kind: cut.kind,
+            samples: cut.samples.to_vec(),
+            start: cut.start,
+            voiced_start: cut.voiced_start,
+            voiced_end: cut.voiced_end,
+            voiced_end_at: cut.voiced_end_at,
+            audio_end_at: cut.audio_end_at,
+            endpoint_at: Instant::now(),
+        };
+        let sent = match (cut.kind, cfg.partials) {
+            (CutKind::Partial, PartialPolicy::Latest) if !out.is_empty() => {
+                stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            (CutKind::Partial, PartialPolicy::Latest) => match out.try_send(job) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(_)) => {
+                    stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(TrySendError::Disconnected(_)) => Err(()),
+            },
+            _ => out.send(job).map_err(|_| ()),
+        };
+        closed = sent.is_err();
+    };
+    for chunk in input.iter() {
+        stats
+            .samples_16k
+            .fetch_add(chunk.samples.len() as u64, Ordering::Relaxed);
+        ep.push(&chunk.samples, chunk.end_at, &mut handle);
+    }
+    ep.finish(Instant::now(), &mut handle);
+}
+
+/// Jobs -> posteriors.
+pub(super) fn model(
+    rec: &Recognizer,
+    policy: PartialPolicy,
+    input: Receiver<Job>,
+    out: Sender<(Job, Posteriors)>,
+    events: Sender<Event>,
+    stats: &Stats,
+) {
+    for mut job in input.iter() {
+        if job.kind == CutKind::Partial && policy == PartialPolicy::Latest && !input.is_empty() {
+            stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        match rec.model().posteriors(&job.samples) {
+            Ok(post) => {
+                job.samples = Vec::new();
+                if out.send((job, post)).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                let _ = events.send(Event::error(
+                    format!("acoustic model: {e}"),
+                    secs(job.voiced_end),
+                ));
+            }
+        }
+    }
+}
+
+/// Posteriors -> events.
+pub(super) fn decoder(
+    rec: &Recognizer,
+    bias: Option<&EntityTrie>,
+    policy: PartialPolicy,
+    input: Receiver<(Job, Posteriors)>,
+    events: Sender<Event>,
+    stats: &Stats,
+) {
+    // The utterance whose last partial had words (an empty final then still clears it).
+    let mut shown: Option<u64> = None;
+    for (job, post) in input.iter() {
+        let partial = job.kind == CutKind::Partial;
+        if partial && policy == PartialPolicy::Latest && !input.is_empty() {
+            stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let mut t = rec.decode_with(&post, bias);
+        let offset = secs(job.start);
+        for w in &mut t.words {
+            w.start += offset;
+            w.end += offset;
+        }
+        for e in &mut t.entities {
+            e.start += offset;
+            e.end += offset;
+        }
+        if t.text.is_empty() && shown != Some(job.utterance) {
+            continue; // nothing heard yet, nothing shown: nothing to say or to clear
+        }
+        if partial {
+            shown = Some(job.utterance);
+        }
+        let now = Instant::now();
+        let ms = |since: Instant| now.saturating_duration_since(since).as_secs_f64() * 1e3;
+        let ev = Event {
+            kind: if partial {
+                EventKind::Partial
+            } else {
+                EventKind::Final
+            },
+            text: t.text,
+            entities: t.entities,
+            start: secs(job.voiced_start),
+            end: secs(job.voiced_end),
+            latency_ms: Some(if partial {
+                ms(job.audio_end_at)
+            } else {
+                ms(job.voiced_end_at)
+            }),
+            endpoint_latency_ms: (!partial).then(|| ms(job.endpoint_at)),
+            words: t.words,
+            utterance: Some(job.utterance),
+        };
+        let counter = if partial {
+            &stats.partials
+        } else {
+            &stats.finals
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if events.send(ev).is_err() {
+            break;
+        }
+    }
+}

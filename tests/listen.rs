@@ -1,0 +1,350 @@
+//! The live pipeline without a sound card: file and generated sources go through the same
+//! capture ring, stages and channels as the microphone.
+
+mod common;
+
+use nomen::pipeline::{
+    self, capture_ring, Clock, Event, EventKind, InputMsg, Pacing, PartialPolicy, Pipeline,
+    PipelineConfig, WavSource,
+};
+use nomen::recognizer::{Recognizer, RecognizerConfig};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+fn rec() -> Arc<Recognizer> {
+    static REC: OnceLock<Arc<Recognizer>> = OnceLock::new();
+    REC.get_or_init(|| {
+        Arc::new(
+            Recognizer::load(RecognizerConfig::with_dir(
+                common::root().join("models-quantized"),
+            ))
+            .expect("load recognizer"),
+        )
+    })
+    .clone()
+}
+
+/// A fixture's 16 kHz mono samples and its transcript.
+fn fixture(name: &str) -> (Vec<f32>, String) {
+    let table = common::fixture_table("tests/fixtures/audio", 2);
+    let (path, text) = table
+        .into_iter()
+        .find(|(p, _)| p.ends_with(name))
+        .expect("fixture");
+    let a = nomen::audio::load_wav(&path).unwrap();
+    assert_eq!(a.source_rate, 16_000);
+    (a.samples, text)
+}
+
+fn silence(s: f32) -> Vec<f32> {
+    vec![0.0; (s * 16_000.0) as usize]
+}
+
+/// Runs a source through the pipeline and collects the events with their arrival times.
+fn run(
+    samples: Vec<f32>,
+    rate: u32,
+    channels: u16,
+    pacing: Pacing,
+    cfg: PipelineConfig,
+) -> (Vec<(Instant, Event)>, pipeline::StatsSnapshot) {
+    let (tx, rx) = pipeline::input_channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let feeder = pipeline::spawn_feeder(
+        Box::new(WavSource::from_samples(samples, rate, channels)),
+        pacing,
+        rate as usize,
+        tx,
+        stop,
+    );
+    let p = Pipeline::start(rec(), None, cfg, rx);
+    let mut events = Vec::new();
+    while let Ok(ev) = p.events().recv() {
+        events.push((Instant::now(), ev));
+    }
+    feeder.join().unwrap();
+    (events, p.join())
+}
+
+fn finals(events: &[(Instant, Event)]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|(_, e)| e.kind == EventKind::Final)
+        .map(|(_, e)| e.text.clone())
+        .collect()
+}
+
+#[test]
+fn two_utterances_from_a_44k_stereo_file_give_the_offline_transcripts() {
+    let (a, ta) = fixture("flite_kitchen_lights.wav");
+    let (b, tb) = fixture("espeak_call_sister.wav");
+    let rec = rec();
+    let offline_a = rec.transcribe(&nomen::audio::Audio16k {
+        samples: a.clone(),
+        ..Default::default()
+    });
+    assert_eq!(offline_a.unwrap().text, ta);
+    // 16 kHz mono -> 44.1 kHz stereo: the pipeline must down-mix and resample it back.
+    let mono: Vec<f32> = [silence(0.5), a, silence(1.5), b, silence(1.0)].concat();
+    let up = nomen::audio::resample::resample(&mono, 16_000, 44_100).unwrap();
+    let stereo: Vec<f32> = up.iter().flat_map(|&x| [x, x]).collect();
+    let cfg = PipelineConfig {
+        partials: PartialPolicy::All,
+        ..Default::default()
+    };
+    let (events, stats) = run(stereo, 44_100, 2, Pacing::Fast, cfg);
+    assert_eq!(finals(&events), vec![ta, tb], "{events:#?}");
+    assert_eq!(stats.dropped_frames, 0);
+    assert_eq!(stats.finals, 2);
+    // Every partial before a final belongs to its utterance, and there are partials at
+    // least every 300 ms of speech (both fixtures are about 2 s long).
+    let partials: Vec<&Event> = events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.kind == EventKind::Partial)
+        .collect();
+    assert!(partials.len() >= 8, "{} partials", partials.len());
+    let f = events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.kind == EventKind::Final)
+        .collect::<Vec<_>>();
+    assert!(f[0].start >= 0.3 && f[0].start < 0.8, "{:?}", f[0]);
+    assert!(f[1].start > f[0].end + 1.0, "{:?}", f[1]);
+}
+
+#[test]
+fn realtime_stream_shows_partials_while_speaking_and_the_final_soon_after_the_endpoint() {
+    let (a, ta) = fixture("flite_kitchen_lights.wav");
+    let speech_s = a.len() as f64 / 16_000.0;
+    let samples = [a, silence(1.0)].concat();
+    let started = Instant::now();
+    let (events, stats) = run(
+        samples,
+        16_000,
+        1,
+        Pacing::Realtime,
+        PipelineConfig::default(),
+    );
+    let wall = started.elapsed().as_secs_f64();
+    assert!(wall >= speech_s + 0.9, "real-time pace: {wall} s");
+    assert_eq!(finals(&events), vec![ta]);
+    let (final_at, fin) = events
+        .iter()
+        .find(|(_, e)| e.kind == EventKind::Final)
+        .unwrap();
+    // Partials came while the audio was still playing, well before the final.
+    let (first_partial_at, _) = events
+        .iter()
+        .find(|(_, e)| e.kind == EventKind::Partial && !e.text.is_empty())
+        .expect("a partial");
+    assert!(
+        final_at.duration_since(*first_partial_at) > Duration::from_millis(700),
+        "{events:#?}"
+    );
+    // The final comes from endpointing (0.6 s of trailing silence), not from the end of
+    // the stream, and reports both latencies.
+    let lat = fin.latency_ms.unwrap();
+    let ep = fin.endpoint_latency_ms.unwrap();
+    assert!(lat >= 550.0 && ep >= 0.0 && ep < lat, "{fin:?}");
+    assert!(
+        stats.partials >= 3,
+        "{stats:?}: partials at least every 300 ms"
+    );
+}
+
+#[test]
+fn a_starved_consumer_drops_frames_and_the_exact_count_is_reported() {
+    let (a, _) = fixture("flite_weather_today.wav");
+    // A one-second ring written with 2 s of audio while nothing reads it.
+    let (mut writer, stream) = capture_ring(16_000, 1, 16_000, Clock::Paced);
+    let audio = [a.clone(), a].concat();
+    let n = audio.len();
+    assert!(n > 32_000);
+    writer.mark_start(0);
+    for c in audio.chunks(160) {
+        writer.push_or_drop(c);
+    }
+    assert_eq!(writer.dropped_frames(), (n - 16_000) as u64);
+    let (tx, rx) = pipeline::input_channel();
+    tx.send(InputMsg::Stream(stream)).unwrap();
+    drop(tx);
+    drop(writer);
+    let p = Pipeline::start(rec(), None, PipelineConfig::default(), rx);
+    let events: Vec<Event> = p.events().iter().collect();
+    let stats = p.join();
+    assert_eq!(stats.dropped_frames, (n - 16_000) as u64);
+    assert_eq!(stats.samples_16k, 16_000);
+    let errors: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{events:#?}");
+    assert!(
+        errors[0].text.contains(&format!("{} frames", n - 16_000)),
+        "{:?}",
+        errors[0].text
+    );
+}
+
+#[test]
+fn a_paced_file_source_drops_nothing_when_the_consumer_keeps_up() {
+    let (a, _) = fixture("flite_kitchen_lights.wav");
+    let (_, stats) = run(
+        [a, silence(0.7)].concat(),
+        16_000,
+        1,
+        Pacing::Realtime,
+        PipelineConfig::default(),
+    );
+    assert_eq!(stats.dropped_frames, 0);
+    assert_eq!(stats.finals, 1);
+}
+
+fn nomen_listen(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nomen"))
+        .arg("listen")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run nomen")
+}
+
+#[test]
+fn cli_listen_input_finals_equal_the_offline_transcripts_of_every_fixture() {
+    for (path, _) in common::fixture_table("tests/fixtures/audio", 2) {
+        let p = path.to_str().unwrap();
+        let offline = Command::new(env!("CARGO_BIN_EXE_nomen"))
+            .args(["transcribe", p])
+            .output()
+            .unwrap();
+        let live = nomen_listen(&["--input", p, "-q"]);
+        assert!(live.status.success());
+        // Text mode, not a terminal: one line per final.
+        assert_eq!(
+            String::from_utf8_lossy(&live.stdout),
+            String::from_utf8_lossy(&offline.stdout),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn cli_listen_input_jsonl_gives_partial_and_final_events() {
+    let out = nomen_listen(&[
+        "--input",
+        "tests/fixtures/audio/espeak_message_brown.wav",
+        "--format",
+        "jsonl",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "final");
+    // (the offline path hears "tell" too)
+    assert_eq!(last["text"], "tell the message to doctor brown");
+    for e in &events {
+        for k in ["type", "text", "entities", "start", "end", "latency_ms"] {
+            assert!(e.get(k).is_some(), "{e} lacks {k}");
+        }
+    }
+    assert!(events.iter().any(|e| e["type"] == "partial"));
+}
+
+#[test]
+fn cli_listen_biases_toward_entities() {
+    let list = std::env::temp_dir().join(format!("nomen-listen-{}.txt", std::process::id()));
+    std::fs::write(&list, "Doctor Brown\nSiobhan Nguyen\n").unwrap();
+    let out = nomen_listen(&[
+        "--input",
+        "tests/fixtures/audio/espeak_message_brown.wav",
+        "--format",
+        "jsonl",
+        "--entities",
+        list.to_str().unwrap(),
+        "--partial-interval",
+        "0",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(v["type"], "final");
+    assert_eq!(v["entities"][0]["text"], "Doctor Brown", "{v}");
+}
+
+#[test]
+fn cli_ctrl_c_flushes_the_pending_final_and_exits_cleanly() {
+    // A file followed by a minute of silence at real-time pace: without Ctrl-C this runs
+    // for a minute. Interrupt it mid-utterance, as soon as the first partial appears.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nomen"))
+        .args([
+            "listen",
+            "--input",
+            "tests/fixtures/audio/flite_weather_today.wav",
+            "--realtime",
+            "--append-silence",
+            "60",
+            "--trailing-silence",
+            "5",
+            "--format",
+            "jsonl",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        seen.push(v.clone());
+        if v["type"] == "partial" && v["text"] != "" {
+            break;
+        }
+    }
+    assert!(!seen.is_empty(), "no partial before the end");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for l in lines {
+        seen.push(serde_json::from_str(&l.unwrap()).unwrap());
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let last = seen.last().unwrap();
+    assert_eq!(last["type"], "final", "{seen:?}");
+    assert!(!last["text"].as_str().unwrap().is_empty(), "{seen:?}");
+}
+
+#[test]
+fn cli_missing_device_is_a_clear_error() {
+    let out = nomen_listen(&["--device", "no-such-input-device-xyz"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    if cfg!(feature = "mic") {
+        assert!(err.contains("no-such-input-device-xyz"), "{err}");
+    } else {
+        assert!(err.contains("without microphone support"), "{err}");
+    }
+}
