@@ -690,7 +690,10 @@ fn listen(args: ListenArgs) -> Result<bool> {
             drop(input_tx);
         }
     }
-    let pipe = Pipeline::start(rec, bias, cfg, input_rx);
+    let pipe = Pipeline::start(rec.clone(), bias, cfg, input_rx);
+    // Changed lists are reloaded while listening (checked once a second).
+    let mut watcher = nomen::entities::watch::ListWatcher::new(&args.entities);
+    let mut next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal() && args.format == Format::Text;
     let mut out = stdout.lock();
@@ -702,6 +705,12 @@ fn listen(args: ListenArgs) -> Result<bool> {
                 partial_shown = false;
             }
             eprintln!("nomen: stopping (finishing the current utterance)");
+        }
+        if !args.entities.is_empty() && std::time::Instant::now() >= next_check {
+            next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            if watcher.changed() {
+                reload_lists(&rec, watcher.paths(), pipe.entities(), args.quiet);
+            }
         }
         let ev: Event = match pipe
             .events()
@@ -766,6 +775,37 @@ fn listen(args: ListenArgs) -> Result<bool> {
         );
     }
     Ok(ok)
+}
+
+/// Reads the lists again and hands the result to the running pipeline. A list that cannot be
+/// read keeps the entities in use (the file may be half written; the next change retries).
+fn reload_lists(
+    rec: &nomen::recognizer::Recognizer,
+    paths: &[PathBuf],
+    handle: &nomen::pipeline::EntityHandle,
+    quiet: bool,
+) {
+    let t = std::time::Instant::now();
+    let mut entries = Vec::new();
+    for p in paths {
+        match read_entity_list(p) {
+            Ok(e) => entries.extend(e),
+            Err(e) => {
+                eprintln!("nomen: warning: list not reloaded, keeping the previous one: {e:#}");
+                return;
+            }
+        }
+    }
+    let n = entries.len();
+    let trie = rec.prepare_entities(entries).map(Arc::new);
+    let kept = trie.as_ref().map_or(0, |t| t.entries().len());
+    handle.set(trie);
+    if !quiet {
+        eprintln!(
+            "nomen: entity lists reloaded: {n} entries, {kept} pronounceable ({:.0} ms)",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }
 
 fn main() {

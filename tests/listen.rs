@@ -287,6 +287,50 @@ fn cli_listen_biases_toward_entities() {
 }
 
 #[test]
+fn cli_listen_reloads_a_changed_list_without_restarting() {
+    // The list starts without the name said; it is added once the first partial shows the
+    // pipeline is running (the list is checked once a second; the final comes at the
+    // endpoint, more than 3 s into the stream).
+    use std::io::BufRead;
+    let list = std::env::temp_dir().join(format!("nomen-reload-{}.txt", std::process::id()));
+    std::fs::write(&list, "Efua Mensah\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nomen"))
+        .args([
+            "listen",
+            "--input",
+            "tests/fixtures/bias/flite_3.wav",
+            "--realtime",
+        ])
+        .args(["--append-silence", "2", "--format", "jsonl"])
+        .arg("--entities")
+        .arg(&list)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run nomen");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["type"], "partial", "{first}");
+    std::fs::write(&list, "Efua Mensah\nMarisol Arellano\n").unwrap();
+    let finals: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .filter(|v: &serde_json::Value| v["type"] == "final")
+        .collect();
+    let out = child.wait_with_output().unwrap();
+    std::fs::remove_file(&list).ok();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("entity lists reloaded"), "{stderr}");
+    assert_eq!(finals.len(), 1, "{finals:?}");
+    assert_eq!(
+        finals[0]["entities"][0]["text"], "Marisol Arellano",
+        "{}",
+        finals[0]
+    );
+}
+
+#[test]
 fn cli_ctrl_c_flushes_the_pending_final_and_exits_cleanly() {
     // A file followed by a minute of silence at real-time pace: without Ctrl-C this runs
     // for a minute. Interrupt it mid-utterance, as soon as the first partial appears.

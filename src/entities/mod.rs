@@ -68,6 +68,7 @@ pub mod csv;
 pub mod normalize;
 pub mod text;
 pub mod vcard;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;

@@ -117,11 +117,34 @@ impl Stats {
     }
 }
 
+/// The entity list the decoder stage biases toward, replaceable while the pipeline runs (a
+/// changed address book takes effect from the next result on).
+#[derive(Clone, Default)]
+pub struct EntityHandle(Arc<std::sync::Mutex<Option<Arc<EntityTrie>>>>);
+
+impl EntityHandle {
+    /// A handle holding `entities`.
+    pub fn new(entities: Option<Arc<EntityTrie>>) -> Self {
+        EntityHandle(Arc::new(std::sync::Mutex::new(entities)))
+    }
+
+    /// The current entities.
+    pub fn get(&self) -> Option<Arc<EntityTrie>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the entities (or clears them).
+    pub fn set(&self, entities: Option<Arc<EntityTrie>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = entities;
+    }
+}
+
 /// A running pipeline.
 pub struct Pipeline {
     events: Receiver<Event>,
     threads: Vec<JoinHandle<()>>,
     stats: Arc<Stats>,
+    entities: EntityHandle,
 }
 
 /// Capacity of the channels between stages (chunks of about 10-100 ms).
@@ -139,6 +162,7 @@ impl Pipeline {
         input: Receiver<InputMsg>,
     ) -> Pipeline {
         let stats = Arc::new(Stats::default());
+        let entities = EntityHandle::new(bias);
         let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
         let (chunk_tx, chunk_rx) = bounded(CHUNK_QUEUE);
         // At most one partial waits per stage (a newer one makes it stale), and there is
@@ -174,11 +198,11 @@ impl Pipeline {
             ));
         }
         {
-            let stats = stats.clone();
+            let (stats, bias) = (stats.clone(), entities.clone());
             threads.push(spawn(
                 "decoder",
                 Box::new(move || {
-                    stages::decoder(&rec, bias.as_deref(), cfg.partials, post_rx, ev_tx, &stats)
+                    stages::decoder(&rec, &bias, cfg.partials, post_rx, ev_tx, &stats)
                 }),
             ));
         }
@@ -186,7 +210,13 @@ impl Pipeline {
             events: ev_rx,
             threads,
             stats,
+            entities,
         }
+    }
+
+    /// The entities the decoder biases toward; [`EntityHandle::set`] replaces them live.
+    pub fn entities(&self) -> &EntityHandle {
+        &self.entities
     }
 
     /// The events, in order; the channel closes when the session is over.

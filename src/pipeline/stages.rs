@@ -7,7 +7,6 @@ use super::ring::{read_frames, CaptureStream, Clock};
 use super::{InputMsg, PartialPolicy, PipelineConfig, Stats};
 use crate::audio::resample::StreamResampler;
 use crate::audio::MODEL_RATE;
-use crate::bias::EntityTrie;
 use crate::model::Posteriors;
 use crate::recognizer::Recognizer;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -241,7 +240,7 @@ pub(super) fn model(
 /// Posteriors -> events.
 pub(super) fn decoder(
     rec: &Recognizer,
-    bias: Option<&EntityTrie>,
+    bias: &super::EntityHandle,
     policy: PartialPolicy,
     input: Receiver<(Job, Posteriors)>,
     events: Sender<Event>,
@@ -255,7 +254,8 @@ pub(super) fn decoder(
             stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let mut t = rec.decode_with(&post, bias);
+        let entities = bias.get();
+        let mut t = rec.decode_with(&post, entities.as_deref());
         let offset = secs(job.start);
         for w in &mut t.words {
             w.start += offset;
