@@ -763,6 +763,53 @@ mod tests {
     }
 
     #[test]
+    fn a_name_that_looks_far_better_for_a_while_does_not_prune_every_word() {
+        // "Catz" = 2 3 4 5, boosted hugely: after "cat" it leads every word path by far, then
+        // the audio goes on with "tack" and the name can never end.
+        let lex = lexicon();
+        let lm = Uni(vec![-1.0; 6]);
+        let ent = EntityTrie::build(
+            vec![crate::bias::BiasEntry {
+                display: "Catz".into(),
+                words: vec!["catz".into()],
+                weight: 1.0,
+                partial: false,
+            }],
+            |_| vec![vec![2, 3, 4, 5]],
+            Some(1),
+            4,
+        )
+        .unwrap();
+        let bias = BiasConfig {
+            phone_boost: 10.0,
+            class_lm: false,
+            ..BiasConfig::default()
+        };
+        let mut d = BeamDecoder::with_bias(
+            &lex,
+            &lm,
+            roles(),
+            DecoderConfig::default(),
+            Some((&ent, bias)),
+        );
+        // Every other unit far below the frame's best: unit 5 never comes.
+        let seq = [0u16, 2, 0, 3, 0, 4, 1, 4, 0, 3, 0, 2, 0];
+        let f: Vec<f32> = seq
+            .iter()
+            .flat_map(|&s| (0..V).map(move |v| if v == s as usize { -0.1 } else { -12.0 }))
+            .collect();
+        d.advance(&f);
+        let best = d.finish().remove(0);
+        let n = lex.num_words() as u32;
+        let words: Vec<&str> = best
+            .words
+            .iter()
+            .map(|w| if w.word < n { lex.word(w.word) } else { "Catz" })
+            .collect();
+        assert_eq!(words, vec!["cat", "tack"]);
+    }
+
+    #[test]
     fn repeated_unit_needs_a_blank_to_count_twice() {
         assert_eq!(decode(&[0, 6, 0, 6, 0]), vec!["see"]);
         // Without the blank, 6 6 is one emission of 6: no word has that pronunciation.
