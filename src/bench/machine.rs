@@ -50,6 +50,14 @@ impl Machine {
             .or_else(|| field("Model").into_iter().next())
             .or_else(|| field("model name").into_iter().next())
             .or_else(|| field("Hardware").into_iter().next());
+        let board = if emulated {
+            Some(format!(
+                "emulated aarch64 (host: {})",
+                board.as_deref().unwrap_or("?")
+            ))
+        } else {
+            board
+        };
         let n = std::thread::available_parallelism().map_or(0, |n| n.get());
         let parts = field("CPU part");
         let cores = if parts.is_empty() || emulated {
