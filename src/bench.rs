@@ -1,16 +1,21 @@
 //! `nomen bench`: speed and memory of each stage, measured side by side in one run.
 //!
 //! Prints, for each acoustic-model precision: load time, model real-time factor (RTF),
-//! decoder RTF; peak resident memory; CPU features; and, when Python with onnxruntime is
-//! available, the same graphs in onnxruntime (1 thread) on the same audio, as ratios.
+//! decoder RTF; peak resident memory; the machine (board, CPU, features tract can use); a
+//! one-line summary; and, when Python with onnxruntime is available, the same graphs in
+//! onnxruntime (1 thread) on the same audio, as ratios. `--board` is the report users run
+//! on a Raspberry Pi-class board and send us: no onnxruntime, nothing but the binary and
+//! `models-quantized/` needed.
 
 use anyhow::{Context, Result};
 use clap::Args;
 use nomen::model::Precision;
 use nomen::recognizer::Recognizer;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+mod machine;
 
 /// Arguments of `nomen bench`.
 #[derive(Args)]
@@ -24,6 +29,11 @@ pub struct BenchArgs {
     /// Skip the onnxruntime comparison.
     #[arg(long)]
     no_ort: bool,
+    /// The report to run on a board and paste into an issue: machine details, fp32 and
+    /// int8 model RTF, decoder RTF, load times, peak memory and a one-line summary
+    /// (implies --no-ort).
+    #[arg(long)]
+    board: bool,
     /// Also measure decoding cost against entity lists of 0 to 100k entries (synthetic
     /// two-word names from the lexicon's words, lexicon pronunciations).
     #[arg(long)]
@@ -35,20 +45,32 @@ pub struct BenchArgs {
     model: crate::ModelArgs,
 }
 
-fn default_wavs() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    for dir in ["tests/fixtures/audio"] {
-        if let Ok(rd) = std::fs::read_dir(root.join(dir)) {
+/// The bundled speech samples (`tests/fixtures/audio/*.wav`): looked for in the working
+/// directory, next to the model directory, next to the binary, then in the source tree this
+/// binary was built from.
+fn default_wavs(models_dir: &Path) -> Vec<PathBuf> {
+    const DIR: &str = "tests/fixtures/audio";
+    let mut candidates = vec![PathBuf::from(DIR)];
+    if let Some(parent) = models_dir.parent() {
+        candidates.push(parent.join(DIR));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        candidates.extend(exe.ancestors().skip(1).take(4).map(|d| d.join(DIR)));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(DIR));
+    for dir in candidates {
+        if let Ok(rd) = std::fs::read_dir(&dir) {
             let mut v: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "wav"))
                 .collect();
-            v.sort();
-            out.extend(v);
+            if !v.is_empty() {
+                v.sort();
+                return v;
+            }
         }
     }
-    out
+    Vec::new()
 }
 
 /// Peak resident set size of this process in MiB (Linux `VmHWM`), if known.
@@ -57,39 +79,6 @@ pub fn peak_rss_mib() -> Option<f64> {
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
-}
-
-/// CPU features that matter for tract's kernels.
-pub fn cpu_features() -> String {
-    let mut f: Vec<&str> = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            f.push("avx2");
-        }
-        if std::arch::is_x86_feature_detected!("fma") {
-            f.push("fma");
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            f.push("avx512f");
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        if std::arch::is_aarch64_feature_detected!("neon") {
-            f.push("neon");
-        }
-        if std::arch::is_aarch64_feature_detected!("dotprod") {
-            f.push("dotprod");
-        }
-        if std::arch::is_aarch64_feature_detected!("fp16") {
-            f.push("fp16");
-        }
-        if std::arch::is_aarch64_feature_detected!("i8mm") {
-            f.push("i8mm");
-        }
-    }
-    format!("{} [{}]", std::env::consts::ARCH, f.join(" "))
 }
 
 fn min_time(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
@@ -110,12 +99,17 @@ struct Row {
 
 /// Runs the benchmark.
 pub fn run(args: BenchArgs) -> Result<()> {
+    let cfg = args.model.config()?;
     let wavs = if args.wavs.is_empty() {
-        default_wavs()
+        default_wavs(&cfg.model.dir)
     } else {
         args.wavs.clone()
     };
-    anyhow::ensure!(!wavs.is_empty(), "no WAV files to measure on");
+    anyhow::ensure!(
+        !wavs.is_empty(),
+        "no WAV files to measure on: give some (a few seconds of speech each), or copy the \
+         repository's tests/fixtures/audio folder next to models-quantized"
+    );
     let mut audio = Vec::new();
     for w in &wavs {
         audio.push(nomen::audio::load_wav(w).with_context(|| format!("{}", w.display()))?);
@@ -127,10 +121,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         audio_s,
         args.repeats
     );
-    println!("cpu: {}, threads used: 1", cpu_features());
+    let machine = machine::Machine::detect();
+    print!("{}", machine.report());
+    println!("threads used: 1");
 
     // The configured precision first: the whole pipeline, load times and peak memory.
-    let cfg = args.model.config()?;
     let t = Instant::now();
     let rec = Recognizer::load(cfg.clone()).context("loading the recognizer")?;
     let total_load = t.elapsed().as_secs_f64();
@@ -228,8 +223,43 @@ pub fn run(args: BenchArgs) -> Result<()> {
         println!("  int8 / fp32 time: {:.2}x", b.model_s / a.model_s);
     }
 
-    if !args.no_ort {
+    if !args.no_ort && !args.board {
         ort_comparison(&args, &cfg.model.dir, &wavs, &rows, audio_s);
+    }
+
+    // One line with everything, to paste.
+    let rtf = |p: Precision| {
+        rows.iter()
+            .find(|r| r.precision == p)
+            .map_or("-".to_string(), |r| {
+                format!("{:.4} (load {:.0} ms)", r.model_s / audio_s, r.load_s * 1e3)
+            })
+    };
+    println!();
+    println!(
+        "summary: nomen {} | {} | {} {} | {} | tract {} | fp32 RTF {} | int8 RTF {} | \
+         decoder RTF {:.4} | load {:.0} ms | peak RSS {} | {:.1} s audio{}",
+        env!("CARGO_PKG_VERSION"),
+        machine.board.as_deref().unwrap_or("?"),
+        std::env::consts::ARCH,
+        machine.cores,
+        machine.feature_list(),
+        machine.tract_isa,
+        rtf(Precision::Fp32),
+        rtf(Precision::Int8),
+        decode_s / audio_s,
+        total_load * 1e3,
+        rss.map_or("?".into(), |r| format!("{r:.0} MiB")),
+        audio_s,
+        if machine.emulated { " | EMULATED" } else { "" }
+    );
+    if args.board {
+        println!();
+        println!(
+            "To send us this report: paste everything above, from \"nomen bench\" to \
+             \"summary\", into an issue titled \"bench: <your board>\" (say how the binary \
+             was built and whether the board was otherwise idle)."
+        );
     }
     Ok(())
 }

@@ -5,8 +5,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn nomen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nomen"))
-        .args(args)
+    let exe = env!("CARGO_BIN_EXE_nomen");
+    // Under qemu user-mode emulation (cross/qemu.toml) this test binary cannot exec the
+    // aarch64 `nomen` directly unless the host registered qemu with binfmt_misc (containers
+    // usually do not): cross/qemu.toml names the emulator here.
+    let runner = std::env::var("NOMEN_TEST_RUNNER_AARCH64")
+        .ok()
+        .filter(|r| cfg!(target_arch = "aarch64") && !r.trim().is_empty());
+    let mut cmd = match runner {
+        Some(r) => {
+            let mut words = r.split_whitespace();
+            let mut c = Command::new(words.next().unwrap());
+            c.args(words).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    cmd.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run nomen")

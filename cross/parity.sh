@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End-to-end check that the aarch64 build transcribes like the x86-64 build: runs
+# `nomen transcribe --format jsonl` with biasing on (tests/fixtures/bias/contacts.txt) over
+# every committed fixture (tests/fixtures/audio, tests/fixtures/bias) with both binaries,
+# the aarch64 one under qemu, and fails if a transcript or a recognized entity differs.
+# Word times and confidences are compared too, but only reported (float rounding may
+# legitimately differ between CPUs; so far they have been identical).
+#
+#   cross/parity.sh [X86_NOMEN] [AARCH64_NOMEN]
+#
+# Defaults: target/release/nomen and target/aarch64-unknown-linux-gnu/release/nomen.
+# NOMEN_PARITY_CPUS: the emulated CPUs, as qemu CPU model[:tract CPU part], space separated
+# (default "cortex-a72": Raspberry Pi 4). tract tunes its kernels for the core it reads
+# from /proc/cpuinfo, which under qemu is the host's, so ":0xd03" makes tract take its
+# Cortex-A53 path (Raspberry Pi 3 / Zero 2 W), e.g.
+#   NOMEN_PARITY_CPUS="cortex-a72 cortex-a53:0xd03 cortex-a76" cross/parity.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+x86=${1:-target/release/nomen}
+arm=${2:-target/aarch64-unknown-linux-gnu/release/nomen}
+cpus=${NOMEN_PARITY_CPUS:-cortex-a72}
+qemu=${QEMU:-qemu-aarch64-static}
+args=(transcribe --format jsonl -q --entities tests/fixtures/bias/contacts.txt
+    tests/fixtures/audio/*.wav tests/fixtures/bias/*.wav)
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# Transcript and entity names of each line: drop the word list and every number.
+transcripts() {
+    sed -E 's/,"words":.*//; s/"(start|end|score)":[-+0-9.eE]+,?//g' "$1"
+}
+
+"$x86" "${args[@]}" >"$out/x86.jsonl"
+n=$(wc -l <"$out/x86.jsonl")
+echo "parity: x86-64: $n transcripts ($(grep -c '"entities":\[{' "$out/x86.jsonl") with an entity)"
+status=0
+for spec in $cpus; do
+    cpu=${spec%%:*}
+    part=
+    [ "$spec" != "$cpu" ] && part=${spec#*:}
+    start=$(date +%s)
+    TRACT_CPU_AARCH64_OVERRIDE_CPU_PART=$part RUST_LOG=error \
+        "$qemu" -cpu "$cpu" "$arm" "${args[@]}" >"$out/$spec.jsonl"
+    secs=$(($(date +%s) - start))
+    if ! diff <(transcripts "$out/x86.jsonl") <(transcripts "$out/$spec.jsonl") >"$out/diff"; then
+        echo "parity: FAIL: aarch64 ($spec) transcripts differ from x86-64:"
+        cat "$out/diff"
+        status=1
+    elif cmp -s "$out/x86.jsonl" "$out/$spec.jsonl"; then
+        echo "parity: ok: aarch64 ($spec): same $n transcripts; JSONL byte-identical, word times and confidences included (${secs} s under qemu)"
+    else
+        echo "parity: ok: aarch64 ($spec): same $n transcripts and entities; word times or confidences differ:"
+        diff "$out/x86.jsonl" "$out/$spec.jsonl" | head -n 6 || true
+    fi
+done
+exit $status
