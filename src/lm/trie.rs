@@ -184,6 +184,9 @@ impl Level {
     }
 }
 
+/// What [`Trie::for_each_ngram`] calls: words oldest first, ln prob, ln backoff.
+pub(crate) type NgramVisitor<'a> = dyn FnMut(&[u32], f32, Option<f32>) + 'a;
+
 /// The whole LM minus its vocabulary strings.
 pub(crate) struct Trie {
     data: Backing,
@@ -632,7 +635,7 @@ impl Trie {
     /// Calls `f(words, ln prob, ln backoff)` for every stored n-gram of order `n`
     /// (`1..=order`), words oldest first, backoff `None` at the top order. Inert blanks
     /// (back-off stand-ins of an ARPA reader) are skipped, their children are not.
-    pub(crate) fn for_each_ngram(&self, n: usize, f: &mut dyn FnMut(&[u32], f32, Option<f32>)) {
+    pub(crate) fn for_each_ngram(&self, n: usize, f: &mut NgramVisitor) {
         if n == 0 || n > self.order {
             return;
         }
@@ -658,7 +661,7 @@ impl Trie {
         end: u32,
         n: usize,
         rev: &mut Vec<u32>,
-        f: &mut dyn FnMut(&[u32], f32, Option<f32>),
+        f: &mut NgramVisitor,
     ) {
         let data = self.data.bytes();
         let lvl = &self.levels[li];
