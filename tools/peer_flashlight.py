@@ -360,7 +360,7 @@ def main():
         d.add_argument("--lexicon", default=os.path.join(MODELS, "lexicon.txt"))
         d.add_argument("--work", default="/tmp/peer", help="for the boosted ARPA files")
         d.add_argument("--boost", type=float, default=None,
-                       help="entity words' LM log10 prob is -7 + boost (none: unbiased)")
+                       help="entity words' LM log10 prob is -7 + boost, at most 7 (none: unbiased)")
         d.add_argument("--full-only", action="store_true",
                        help="only full list entries, no given/family names alone")
         d.add_argument("--lm-weight", type=float, default=1.15)
