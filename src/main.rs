@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod bench;
+mod peer;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +39,9 @@ enum Command {
     /// Live dictation from the microphone (or a WAV file through the same pipeline): partial
     /// results while you speak, a final line when you stop.
     Listen(ListenArgs),
+    /// Write the word LM as an ARPA text LM (for peer comparisons).
+    #[command(hide = true)]
+    ExportArpa(peer::ExportArpaArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -273,6 +277,12 @@ struct TranscribeArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Also write the log-posteriors decoded, per file and segment, to DIR (peer comparison).
+    #[arg(long, value_name = "DIR", hide = true)]
+    dump_posteriors: Option<PathBuf>,
+    /// Also append the pronunciations of every entity list used to FILE (JSONL).
+    #[arg(long, value_name = "FILE", hide = true)]
+    dump_entity_prons: Option<PathBuf>,
     #[command(flatten)]
     model: ModelArgs,
 }
@@ -353,6 +363,7 @@ struct EntityLists<'r> {
     global: Vec<BiasEntry>,
     no_bias: bool,
     cache: HashMap<Option<PathBuf>, Option<Arc<EntityTrie>>>,
+    dump_prons: Option<PathBuf>,
 }
 
 impl<'r> EntityLists<'r> {
@@ -366,6 +377,7 @@ impl<'r> EntityLists<'r> {
             global,
             no_bias,
             cache: HashMap::new(),
+            dump_prons: None,
         })
     }
 
@@ -398,6 +410,10 @@ impl<'r> EntityLists<'r> {
             );
             trie
         };
+        if let (Some(out), Some(t)) = (&self.dump_prons, &trie) {
+            peer::dump_entity_prons(out, self.rec, row_list, t)
+                .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
+        }
         self.cache.insert(key, trie.clone());
         Ok(trie)
     }
@@ -431,6 +447,14 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
     }
     let rec = args.model.load()?;
     let mut lists = EntityLists::new(&rec, &args.entities, args.no_bias)?;
+    if let Some(p) = &args.dump_entity_prons {
+        std::fs::write(p, "").with_context(|| format!("cannot create {}", p.display()))?;
+        lists.dump_prons = Some(p.clone());
+    }
+    let mut dump = match &args.dump_posteriors {
+        Some(d) => Some(peer::PosteriorDump::create(d)?),
+        None => None,
+    };
     let started = Instant::now();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -450,7 +474,16 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
                     );
                 }
                 let bias = lists.trie_for(job.bias_list.as_deref())?;
-                rec.transcribe_with(&a, bias.as_deref())
+                let Some(dump) = dump.as_mut() else {
+                    return rec.transcribe_with(&a, bias.as_deref());
+                };
+                let segments = rec.segment_posteriors(&a)?;
+                let t = Instant::now();
+                let out = rec.decode_segments(&segments, bias.as_deref());
+                let decode_s = t.elapsed().as_secs_f64();
+                dump.write(&job.id, job.bias_list.as_deref(), &segments, decode_s)
+                    .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
+                Ok(out)
             });
         match result {
             Ok(t) => match args.format {
@@ -817,6 +850,7 @@ fn main() {
         Command::Transcribe(a) => transcribe(a),
         Command::Bench(a) => bench::run(a).map(|()| true),
         Command::Listen(a) => listen(a),
+        Command::ExportArpa(a) => peer::export_arpa(a).map(|()| true),
     };
     match result {
         Ok(true) => {}

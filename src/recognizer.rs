@@ -262,12 +262,29 @@ impl Recognizer {
         audio: &Audio16k,
         bias: Option<&EntityTrie>,
     ) -> Result<Transcript, Error> {
-        let segments = speech_segments(&audio.samples, &self.cfg.segment);
+        let segments = self.segment_posteriors(audio)?;
+        Ok(self.decode_segments(&segments, bias))
+    }
+
+    /// The stretches of speech [`Recognizer::transcribe`] cuts `audio` into, each with its
+    /// first sample and its log-posteriors (what the decoder searches).
+    pub fn segment_posteriors(&self, audio: &Audio16k) -> Result<Vec<(usize, Posteriors)>, Error> {
+        speech_segments(&audio.samples, &self.cfg.segment)
+            .into_iter()
+            .map(|seg| Ok((seg.start, self.model.posteriors(&audio.samples[seg])?)))
+            .collect()
+    }
+
+    /// Decodes the segments of [`Recognizer::segment_posteriors`] into one transcript.
+    pub fn decode_segments(
+        &self,
+        segments: &[(usize, Posteriors)],
+        bias: Option<&EntityTrie>,
+    ) -> Transcript {
         let mut out = Transcript::default();
-        for seg in segments {
-            let offset = seg.start as f32 / crate::audio::MODEL_RATE as f32;
-            let post = self.model.posteriors(&audio.samples[seg])?;
-            let t = self.decode_with(&post, bias);
+        for (start, post) in segments {
+            let offset = *start as f32 / crate::audio::MODEL_RATE as f32;
+            let t = self.decode_with(post, bias);
             for mut w in t.words {
                 w.start += offset;
                 w.end += offset;
@@ -280,7 +297,7 @@ impl Recognizer {
             }
         }
         out.text = join_words(&out.words);
-        Ok(out)
+        out
     }
 
     /// Prepares entities for biasing: each word's pronunciations (the G2P's best ones, then

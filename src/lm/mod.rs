@@ -287,6 +287,47 @@ impl WordLm {
         self.trie.counts()
     }
 
+    /// Writes the model as an ARPA text LM (log10 weights; tabs after the weight and
+    /// before the backoff, as KenLM requires), e.g. for another decoder to load. Every stored n-gram is written with the weights this reader uses
+    /// (after the file's quantization); reading the result back gives the same scores.
+    pub fn write_arpa(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let order = self.order();
+        let mut counts = vec![0usize; order];
+        for (n, c) in counts.iter_mut().enumerate() {
+            self.trie.for_each_ngram(n + 1, &mut |_, _, _| *c += 1);
+        }
+        writeln!(out, "\\data\\")?;
+        for (n, c) in counts.iter().enumerate() {
+            writeln!(out, "ngram {}={c}", n + 1)?;
+        }
+        let log10 = |x: f32| f64::from(x) / std::f64::consts::LN_10;
+        for n in 1..=order {
+            writeln!(out, "\n\\{n}-grams:")?;
+            let mut err = Ok(());
+            let mut line = String::new();
+            self.trie.for_each_ngram(n, &mut |words, p, bo| {
+                if err.is_err() {
+                    return;
+                }
+                use std::fmt::Write as _;
+                line.clear();
+                let _ = write!(line, "{:.6}", log10(p));
+                for (i, &w) in words.iter().enumerate() {
+                    line.push(if i == 0 { '\t' } else { ' ' });
+                    line.push_str(self.vocab.word(w));
+                }
+                if let Some(b) = bo {
+                    let _ = write!(line, "\t{:.6}", log10(b));
+                }
+                line.push('\n');
+                err = out.write_all(line.as_bytes());
+            });
+            err?;
+        }
+        writeln!(out, "\n\\end\\")?;
+        Ok(())
+    }
+
     /// Approximate memory held: (heap bytes, mapped or buffered n-gram bytes).
     pub fn memory_bytes(&self) -> (usize, usize) {
         let (heap, data) = self.trie.memory();

@@ -819,3 +819,56 @@ fn bench_en_us() {
     let ns = t.elapsed().as_nanos() as f64 / calls as f64;
     println!("score, walk states x 64 random words: {ns:.0} ns/call ({acc})");
 }
+
+/// Writes `lm` as ARPA, reads it back and checks every sequence scores the same.
+fn check_arpa_round_trip(lm: &WordLm, max_len: usize) -> String {
+    let mut buf = Vec::new();
+    lm.write_arpa(&mut buf).expect("writes");
+    let text = String::from_utf8(buf).expect("utf-8");
+    let back = WordLm::from_bytes(text.clone().into_bytes())
+        .unwrap_or_else(|e| panic!("written ARPA does not load: {e:?}\n{text}"));
+    assert_eq!(back.order(), lm.order());
+    assert_eq!(words_of(&back), words_of(lm));
+    for seq in sequences(lm.vocab_size(), max_len) {
+        for start in [lm.null_state(), lm.start_state()] {
+            let (a, _) = run(lm, start, &seq);
+            let start_back = if start.is_empty() {
+                back.null_state()
+            } else {
+                back.start_state()
+            };
+            let (b, _) = run(&back, start_back, &seq);
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-4, "{seq:?}: {x} vs {y}\n{text}");
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn arpa_writer_round_trips() {
+    check_arpa_round_trip(&tiny_arpa(), 3);
+    check_arpa_round_trip(&tiny_bin(), 3);
+    for order in 1..=MAX_ORDER {
+        let v = if order >= 4 { 5 } else { 6 };
+        let text = random_arpa(order, v, 31 * order as u64 + 5);
+        let lm = WordLm::from_bytes(text.into_bytes()).unwrap();
+        check_arpa_round_trip(&lm, (order + 1).min(4));
+    }
+    // The blank an ARPA reader adds for a missing suffix ("b c") is not written; the one for
+    // a missing prefix ("a b", which has a child) is, with its back-off value.
+    let text = "\\data\\\nngram 1=5\nngram 2=1\nngram 3=1\n\n\\1-grams:\n\
+        -1 <s> -0.5\n-1 </s>\n-1 a -0.25\n-1.5 b -0.125\n-2 c\n\n\
+        \\2-grams:\n-0.5 <s> a -0.0625\n\n\\3-grams:\n-0.1 a b c\n\\end\\\n";
+    let lm = WordLm::from_bytes(text.as_bytes().to_vec()).unwrap();
+    let out = check_arpa_round_trip(&lm, 4);
+    let grams: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().skip(1).take(2).collect())
+        .collect();
+    assert!(!grams.contains(&vec!["b", "c"]), "{out}");
+    assert!(out.contains("ngram 2=2\n"), "{out}");
+    assert!(out.contains("-1.750000\ta b\t0.000000\n"), "{out}");
+    assert!(out.contains("-0.100000\ta b c\n"), "{out}");
+}

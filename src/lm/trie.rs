@@ -184,6 +184,9 @@ impl Level {
     }
 }
 
+/// What [`Trie::for_each_ngram`] calls: words oldest first, ln prob, ln backoff.
+pub(crate) type NgramVisitor<'a> = dyn FnMut(&[u32], f32, Option<f32>) + 'a;
+
 /// The whole LM minus its vocabulary strings.
 pub(crate) struct Trie {
     data: Backing,
@@ -627,6 +630,56 @@ impl Trie {
             *s = 0;
         }
         (prob, out)
+    }
+
+    /// Calls `f(words, ln prob, ln backoff)` for every stored n-gram of order `n`
+    /// (`1..=order`), words oldest first, backoff `None` at the top order. Inert blanks
+    /// (back-off stand-ins of an ARPA reader) are skipped, their children are not.
+    pub(crate) fn for_each_ngram(&self, n: usize, f: &mut NgramVisitor) {
+        if n == 0 || n > self.order {
+            return;
+        }
+        let top = n == self.order;
+        let mut rev = vec![0u32; n];
+        for w in 0..self.vocab {
+            let u = &self.unigrams[w as usize];
+            if n == 1 {
+                f(&[w], u.prob, if top { None } else { Some(u.bo) });
+                continue;
+            }
+            rev[0] = w;
+            let end = self.unigrams[w as usize + 1].next;
+            self.walk_ngrams(0, u.next, end, n, &mut rev, f);
+        }
+    }
+
+    /// [`Trie::for_each_ngram`] below a record range of level `li` (order `li + 2`).
+    fn walk_ngrams(
+        &self,
+        li: usize,
+        begin: u32,
+        end: u32,
+        n: usize,
+        rev: &mut Vec<u32>,
+        f: &mut NgramVisitor,
+    ) {
+        let data = self.data.bytes();
+        let lvl = &self.levels[li];
+        let end = end.min(lvl.count);
+        for i in begin..end {
+            rev[li + 1] = lvl.word(data, i);
+            if li + 2 == n {
+                if !lvl.inert.is_empty() && get_bit(&lvl.inert, i) {
+                    continue;
+                }
+                let words: Vec<u32> = rev.iter().rev().copied().collect();
+                let bo = (li + 1 < self.levels.len()).then(|| lvl.bo(data, i));
+                f(&words, lvl.prob(data, i), bo);
+            } else {
+                let (b, e) = (lvl.next(data, i), lvl.next(data, i + 1));
+                self.walk_ngrams(li + 1, b, e, n, rev, f);
+            }
+        }
     }
 
     /// Heap and mapped bytes, for reports: (tables and bit sets, backing buffer).
