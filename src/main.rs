@@ -662,6 +662,9 @@ fn listen(args: ListenArgs) -> Result<bool> {
         None => None,
     };
     let rec = Arc::new(args.model.load()?);
+    // Changed lists are reloaded while listening (checked once a second, from now on).
+    let mut watcher = nomen::entities::watch::ListWatcher::new(&args.entities);
+    let mut reloading: Option<std::thread::JoinHandle<()>> = None;
     let mut entries = Vec::new();
     for f in &args.entities {
         entries.extend(read_entity_list(f)?);
@@ -724,8 +727,6 @@ fn listen(args: ListenArgs) -> Result<bool> {
         }
     }
     let pipe = Pipeline::start(rec.clone(), bias, cfg, input_rx);
-    // Changed lists are reloaded while listening (checked once a second).
-    let mut watcher = nomen::entities::watch::ListWatcher::new(&args.entities);
     let mut next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal() && args.format == Format::Text;
@@ -741,8 +742,18 @@ fn listen(args: ListenArgs) -> Result<bool> {
         }
         if !args.entities.is_empty() && std::time::Instant::now() >= next_check {
             next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
-            if watcher.changed() {
-                reload_lists(&rec, watcher.paths(), pipe.entities(), args.quiet);
+            // One reload at a time, on its own thread: a big list takes seconds to prepare
+            // and results keep coming meanwhile (with the previous list).
+            if reloading.as_ref().is_none_or(|h| h.is_finished()) && watcher.changed() {
+                let (rec, paths, handle) = (
+                    rec.clone(),
+                    watcher.paths().to_vec(),
+                    pipe.entities().clone(),
+                );
+                let quiet = args.quiet;
+                reloading = Some(std::thread::spawn(move || {
+                    reload_lists(&rec, &paths, &handle, quiet)
+                }));
             }
         }
         let ev: Event = match pipe
