@@ -413,20 +413,7 @@ impl Lexicon {
             return;
         }
         for e in self.children(node) {
-            let need = (depth + 2) * width;
-            if rows.len() < need {
-                rows.resize(need, 0);
-            }
-            {
-                let (prev, next) = rows.split_at_mut((depth + 1) * width);
-                let prev = &prev[depth * width..];
-                let next = &mut next[..width];
-                next[0] = depth + 1;
-                for j in 1..width {
-                    let sub = prev[j - 1] + usize::from(phones[j - 1] != e.token);
-                    next[j] = sub.min(prev[j] + 1).min(next[j - 1] + 1);
-                }
-            }
+            edit_row(rows, depth, phones, e.token);
             self.within_from(e.child, depth + 1, phones, max_dist, rows, found);
         }
     }
@@ -460,20 +447,7 @@ impl Lexicon {
         let bound = best.map_or(usize::MAX, |b| b.1);
         if row_min <= bound {
             for e in self.children(node) {
-                let need = (depth + 2) * width;
-                if rows.len() < need {
-                    rows.resize(need, 0);
-                }
-                {
-                    let (prev, next) = rows.split_at_mut((depth + 1) * width);
-                    let prev = &prev[depth * width..];
-                    let next = &mut next[..width];
-                    next[0] = depth + 1;
-                    for j in 1..width {
-                        let sub = prev[j - 1] + usize::from(phones[j - 1] != e.token);
-                        next[j] = sub.min(prev[j] + 1).min(next[j - 1] + 1);
-                    }
-                }
+                edit_row(rows, depth, phones, e.token);
                 if let Some((w, d)) = self.nearest_from(e.child, depth + 1, phones, rows, best) {
                     let u = self.unigram(w);
                     let better = match best {
@@ -526,6 +500,24 @@ fn parse_entries<'a>(
         log::debug!("lexicon: {unknown} pronunciations with tokens the model lacks skipped");
     }
     out
+}
+
+/// The Levenshtein DP row after one more trie step (unit `token`) at `depth`: `rows` holds
+/// one row of `phones.len() + 1` distances per depth along the current trie path.
+fn edit_row(rows: &mut Vec<usize>, depth: usize, phones: &[u16], token: u16) {
+    let width = phones.len() + 1;
+    let need = (depth + 2) * width;
+    if rows.len() < need {
+        rows.resize(need, 0);
+    }
+    let (prev, next) = rows.split_at_mut((depth + 1) * width);
+    let prev = &prev[depth * width..];
+    let next = &mut next[..width];
+    next[0] = depth + 1;
+    for j in 1..width {
+        let sub = prev[j - 1] + usize::from(phones[j - 1] != token);
+        next[j] = sub.min(prev[j] + 1).min(next[j - 1] + 1);
+    }
 }
 
 #[cfg(test)]
