@@ -555,6 +555,20 @@ struct ListenArgs {
     /// Silence after speech that ends an utterance (seconds).
     #[arg(long, default_value_t = 0.6, value_name = "S")]
     trailing_silence: f32,
+    /// Early finals: a pause this long ends the sentence when its last words end a sentence
+    /// for the language model (seconds; 0: only --trailing-silence ends an utterance). What
+    /// is said before --trailing-silence then comes as new words of the same utterance.
+    #[arg(long, default_value_t = 0.16, value_name = "S")]
+    early_final: f32,
+    /// With --early-final: the pause after which the sentence so far is decoded, so that
+    /// its result is ready when the pause reaches --early-final (seconds).
+    #[arg(long, default_value_t = 0.08, value_name = "S")]
+    early_check: f32,
+    /// With --early-final: how likely the last words must end a sentence, as the natural
+    /// log of the language model's p(</s> | last words); -inf: at any pause.
+    #[arg(long, default_value_t = nomen::pipeline::DEFAULT_SENTENCE_END_MIN, value_name = "LN_P",
+          allow_negative_numbers = true)]
+    sentence_end_min: f32,
     /// Audio between partial results (seconds); 0: finals only.
     #[arg(long, default_value_t = 0.3, value_name = "S")]
     partial_interval: f32,
@@ -643,6 +657,8 @@ fn listen(args: ListenArgs) -> Result<bool> {
         ("--append-silence", args.append_silence, 0.0, 3600.0),
         ("--pre-roll", args.pre_roll, 0.0, 5.0),
         ("--post-roll", args.post_roll, 0.0, 10.0),
+        ("--early-final", args.early_final, 0.0, 10.0),
+        ("--early-check", args.early_check, 0.0, 10.0),
     ] {
         if !(v >= lo && v <= hi) {
             bail!("{name} must be between {lo} and {hi} seconds");
@@ -680,6 +696,12 @@ fn listen(args: ListenArgs) -> Result<bool> {
     cfg.endpoint.max_utterance_s = args.max_utterance;
     cfg.endpoint.pre_roll_s = args.pre_roll;
     cfg.endpoint.post_roll_s = args.post_roll;
+    cfg.endpoint.early_final_s = args.early_final;
+    cfg.endpoint.early_check_s = args.early_check;
+    if args.sentence_end_min.is_nan() {
+        bail!("--sentence-end-min must be a number (or -inf)");
+    }
+    cfg.sentence_end_min = args.sentence_end_min;
     cfg.partials = if source.is_some() && !args.realtime {
         PartialPolicy::All
     } else {
@@ -810,9 +832,10 @@ fn listen(args: ListenArgs) -> Result<bool> {
     let ok = true;
     if !args.quiet {
         eprintln!(
-            "nomen: {:.1} s of audio, {} final and {} partial results ({} stale partials skipped), {} frames dropped",
+            "nomen: {:.1} s of audio, {} final ({} early) and {} partial results ({} stale partials skipped), {} frames dropped",
             stats.samples_16k as f64 / 16_000.0,
             stats.finals,
+            stats.early_finals,
             stats.partials,
             stats.partials_skipped,
             stats.dropped_frames

@@ -463,6 +463,25 @@ impl Recognizer {
         }
     }
 
+    /// How likely the words end a sentence: `ln p(</s> | last words)` in the word LM. Words
+    /// the LM does not know (entities, a list's names) leave the empty context, as in the
+    /// search.
+    pub fn sentence_end_logprob(&self, words: &[Word]) -> f32 {
+        use crate::decoder::LanguageModel;
+        let mut st = self.lm.start();
+        for w in words {
+            let id = self
+                .lexicon
+                .word_id(&w.word)
+                .or_else(|| self.lexicon.word_id(lm_form(&w.word)));
+            st = match id {
+                Some(id) => self.lm.score(st, self.lexicon.lm_id(id)).1,
+                None => self.lm.null(),
+            };
+        }
+        self.lm.end(st)
+    }
+
     /// The n-best hypotheses of the beam search, best first (no biasing).
     pub fn nbest(&self, post: &Posteriors) -> Vec<Hypothesis> {
         self.nbest_with(post, None)
@@ -578,6 +597,17 @@ fn join_words(words: &[Word]) -> String {
         .map(|w| w.word.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The lexicon's spelling of a transcript word ([`spoken_form`] undone where it changed it).
+fn lm_form(word: &str) -> &str {
+    match word {
+        "mister" => "mr",
+        "missus" => "mrs",
+        "doctor" => "dr",
+        "saint" => "st",
+        w => w,
+    }
 }
 
 /// How a word is written in the transcript: dictation output is in spoken form, as said

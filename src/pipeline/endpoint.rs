@@ -10,7 +10,11 @@
 //! An utterance runs from `pre_roll_s` before its first speech frame to `post_roll_s` after
 //! its last one (the offline segments pad by `pad_s`, 0.3 s, on both sides; the live final
 //! also keeps the trailing silence it waited for, which brings it closer to the offline
-//! transcript of a whole file). Partials come every `partial_interval_s` while there is new
+//! transcript of a whole file). The model hears a word's end differently with little audio
+//! after it, so a final declared after less trailing silence than `post_roll_s` gets the rest
+//! as quiet made from the silence that was heard ([`Cut::quiet_tail`], [`append_quiet`]): a
+//! short `trailing_silence_s` then ends utterances sooner without starving the model of its
+//! right context. Partials come every `partial_interval_s` while there is new
 //! speech. It ends after `trailing_silence_s` of silence; past
 //! `keep_whole_s` a shorter pause (`long_pause_s`) ends it, and at `max_utterance_s` it is
 //! cut at the quietest frame of the last second. Memory is fixed at construction: the
@@ -29,6 +33,14 @@ pub struct EndpointConfig {
     pub segment: SegmentConfig,
     /// Silence after the last speech frame that ends an utterance (s).
     pub trailing_silence_s: f32,
+    /// Early finals: after this much silence (s) the utterance so far is decoded as a
+    /// [`CutKind::Check`], ahead of...
+    pub early_check_s: f32,
+    /// ...this much silence (s), when a [`CutKind::Confirm`] says the pause held: the decoder
+    /// then publishes the checked result as final if it reads as a finished sentence, and
+    /// whatever is said before `trailing_silence_s` goes on the same utterance as new words.
+    /// 0 (or not below `trailing_silence_s`): no early finals.
+    pub early_final_s: f32,
     /// Audio between two partial results of an utterance (s); 0: no partials.
     pub partial_interval_s: f32,
     /// Once an utterance is longer than `segment.keep_whole_s`, a pause this long ends it (s).
@@ -50,6 +62,8 @@ impl Default for EndpointConfig {
         EndpointConfig {
             segment: SegmentConfig::default(),
             trailing_silence_s: 0.6,
+            early_check_s: 0.08,
+            early_final_s: 0.16,
             partial_interval_s: 0.3,
             long_pause_s: 0.3,
             max_utterance_s: 20.0,
@@ -71,6 +85,10 @@ pub enum CutKind {
     /// The utterance reached `max_utterance_s` and was cut in speech; the rest goes on as a
     /// new utterance.
     Forced,
+    /// A pause of `early_check_s`: the utterance so far, for a possible early final.
+    Check,
+    /// The pause of the last check lasted `early_final_s` with no new speech (no samples).
+    Confirm,
 }
 
 /// A piece of audio the endpointer hands on. Sample indices count 16 kHz samples from the
@@ -81,8 +99,11 @@ pub struct Cut<'a> {
     pub utterance: u64,
     /// Partial, final or forced.
     pub kind: CutKind,
-    /// The audio for the model, padding included.
+    /// The audio heard for the model, padding included.
     pub samples: &'a [f32],
+    /// Finals declared after less trailing silence than `post_roll_s`: samples of quiet to
+    /// append to `samples` with [`append_quiet`] (0 otherwise).
+    pub quiet_tail: usize,
     /// Session index of `samples[0]`.
     pub start: u64,
     /// Session index where speech starts (first speech frame).
@@ -93,6 +114,28 @@ pub struct Cut<'a> {
     pub voiced_end_at: Instant,
     /// When the last sample of `samples` was captured.
     pub audio_end_at: Instant,
+}
+
+/// Appends `n` samples of quiet to an utterance: the silence heard after its last speech
+/// (`heard_quiet` samples at the end of `samples`, at most 0.5 s of it used) played back and
+/// forth, so the level and spectrum of the room go on without a click. With no silence
+/// heard, digital silence.
+pub fn append_quiet(samples: &mut Vec<f32>, heard_quiet: usize, n: usize) {
+    let q = heard_quiet.min(samples.len()).min(RATE as usize / 2);
+    let from = samples.len() - q;
+    samples.reserve(n);
+    if q < 2 {
+        samples.resize(samples.len() + n, 0.0);
+        return;
+    }
+    // Mirror positions: from-end backwards, then forwards again, without repeating the ends.
+    let period = 2 * (q - 1);
+    for k in 1..=n {
+        let m = k % period;
+        let back = if m < q { m } else { period - m };
+        let x = samples[from + q - 1 - back];
+        samples.push(x);
+    }
 }
 
 /// Noise floor: a percentile of the frame levels of a sliding window, from a histogram of
@@ -166,6 +209,20 @@ struct Speech {
     partial_voiced_end: u64,
 }
 
+impl Speech {
+    fn new(voiced_start: u64, voiced_end: u64, at: Instant, next_partial: u64) -> Speech {
+        Speech {
+            voiced_start,
+            voiced_end,
+            voiced_end_at: at,
+            voiced_frames: 1,
+            silence_frames: 0,
+            next_partial,
+            partial_voiced_end: 0,
+        }
+    }
+}
+
 /// The endpoint detector. Feed it 16 kHz samples with [`Endpointer::push`]; it calls back
 /// with partial and final cuts.
 pub struct Endpointer {
@@ -174,6 +231,9 @@ pub struct Endpointer {
     pad: usize,
     post: usize,
     trailing_frames: usize,
+    /// Silence frames before a check and before its confirmation (0: no early finals).
+    check_frames: usize,
+    early_frames: usize,
     long_pause_frames: usize,
     min_speech_frames: usize,
     keep_whole: usize,
@@ -205,12 +265,30 @@ impl Endpointer {
         let post = s(cfg.post_roll_s);
         let max_utt = s(cfg.max_utterance_s).max(s(1.0)).max(2 * pad + 2 * hop);
         let recent = (s(1.0) / hop).max(1);
+        let trailing_frames = frames(cfg.trailing_silence_s);
+        let early_frames = if cfg.early_final_s > 0.0 {
+            frames(cfg.early_final_s)
+        } else {
+            0
+        };
+        let early_frames = if early_frames < trailing_frames {
+            early_frames
+        } else {
+            0
+        };
+        let check_frames = if early_frames > 0 {
+            frames(cfg.early_check_s).min(early_frames)
+        } else {
+            0
+        };
         Endpointer {
             cfg,
             hop,
             pad,
             post,
-            trailing_frames: frames(cfg.trailing_silence_s),
+            trailing_frames,
+            check_frames,
+            early_frames,
             long_pause_frames: frames(cfg.long_pause_s),
             min_speech_frames: frames(seg.min_speech_s),
             keep_whole: s(seg.keep_whole_s),
@@ -291,11 +369,27 @@ impl Endpointer {
         audio_end_at: Instant,
         emit: &mut impl FnMut(Cut<'_>),
     ) {
-        let n = (end.saturating_sub(self.buf_start) as usize).min(self.buf.len());
+        self.emit_cut_with_quiet(kind, sp, end, 0, audio_end_at, emit);
+    }
+
+    fn emit_cut_with_quiet(
+        &self,
+        kind: CutKind,
+        sp: &Speech,
+        end: u64,
+        quiet_tail: usize,
+        audio_end_at: Instant,
+        emit: &mut impl FnMut(Cut<'_>),
+    ) {
+        let n = match kind {
+            CutKind::Confirm => 0,
+            _ => (end.saturating_sub(self.buf_start) as usize).min(self.buf.len()),
+        };
         emit(Cut {
             utterance: self.utterance,
             kind,
             samples: &self.buf[..n],
+            quiet_tail,
             start: self.buf_start,
             voiced_start: sp.voiced_start,
             voiced_end: sp.voiced_end.min(end),
@@ -324,15 +418,12 @@ impl Endpointer {
                     .saturating_sub(self.pad as u64)
                     .max(self.buf_start);
                 self.drop_front(keep_from);
-                self.speech = Some(Speech {
-                    voiced_start: frame_start,
-                    voiced_end: frame_end,
-                    voiced_end_at: frame_at,
-                    voiced_frames: 1,
-                    silence_frames: 0,
-                    next_partial: frame_end + self.partial_every as u64,
-                    partial_voiced_end: 0,
-                });
+                self.speech = Some(Speech::new(
+                    frame_start,
+                    frame_end,
+                    frame_at,
+                    frame_end + self.partial_every as u64,
+                ));
             } else {
                 // Idle: only the pre-roll is kept.
                 let keep_from = frame_end.saturating_sub(self.pad as u64);
@@ -354,11 +445,31 @@ impl Endpointer {
         let utt_len = (frame_end - self.buf_start) as usize;
         let ended = sp.silence_frames >= self.trailing_frames
             || (utt_len > self.keep_whole && sp.silence_frames >= self.long_pause_frames);
+        if !ended && self.early_frames > 0 && sp.voiced_frames >= self.min_speech_frames {
+            // A pause, perhaps the end: decode what was said (with the quiet it would be
+            // decoded with at the end), and say when the pause has lasted long enough.
+            let heard = (frame_end - sp.voiced_end) as usize;
+            if sp.silence_frames == self.check_frames {
+                // The check shows the words so far: no partial of the same speech after it.
+                sp.partial_voiced_end = sp.voiced_end;
+                let quiet = self.post.saturating_sub(heard);
+                self.emit_cut_with_quiet(CutKind::Check, &sp, frame_end, quiet, frame_at, emit);
+            }
+            if sp.silence_frames == self.early_frames {
+                self.emit_cut(CutKind::Confirm, &sp, frame_end, frame_at, emit);
+            }
+            if sp.silence_frames == self.check_frames || sp.silence_frames == self.early_frames {
+                self.speech = Some(sp);
+                return;
+            }
+        }
         if ended {
             self.speech = None;
             if sp.voiced_frames >= self.min_speech_frames {
                 let end = (sp.voiced_end + self.post as u64).min(frame_end);
-                self.emit_cut(CutKind::Final, &sp, end, frame_at, emit);
+                let heard = (end - sp.voiced_end.min(end)) as usize;
+                let quiet = self.post.saturating_sub(heard);
+                self.emit_cut_with_quiet(CutKind::Final, &sp, end, quiet, frame_at, emit);
             }
             self.utterance += 1;
             let keep_from = frame_end.saturating_sub(self.pad as u64);
@@ -460,7 +571,7 @@ mod tests {
 
     fn finals(cuts: &[(CutKind, u64, u64, u64, usize)]) -> Vec<(u64, usize)> {
         cuts.iter()
-            .filter(|c| c.0 != CutKind::Partial)
+            .filter(|c| matches!(c.0, CutKind::Final | CutKind::Forced))
             .map(|c| (c.1, c.4))
             .collect()
     }
@@ -487,6 +598,99 @@ mod tests {
         // Second: ended by the end of the stream, the tail cut short by it.
         assert_eq!(f[1].0, 3 * s - s * 3 / 10);
         assert_eq!(f[1].0 + f[1].1 as u64, 3 * s + s / 2 + s / 5);
+    }
+
+    #[test]
+    fn a_pause_is_checked_then_confirmed_before_the_trailing_silence_ends_it() {
+        let s = 16_000u64;
+        let mut ep = Endpointer::new(EndpointConfig::default());
+        let all = [
+            silence(0.5),
+            tone(1.0, 0.3),
+            silence(0.3),
+            tone(0.5, 0.3),
+            silence(1.0),
+        ]
+        .concat();
+        // (kind, voiced_end, samples, quiet_tail)
+        let mut cuts = Vec::new();
+        for c in all.chunks(160) {
+            ep.push(c, Instant::now(), &mut |cut| {
+                if cut.kind != CutKind::Partial {
+                    cuts.push((cut.kind, cut.voiced_end, cut.samples.len(), cut.quiet_tail));
+                }
+            });
+        }
+        let kinds: Vec<CutKind> = cuts.iter().map(|c| c.0).collect();
+        use CutKind::*;
+        // Each pause is checked and confirmed; only the last one is long enough to end it.
+        assert_eq!(
+            kinds,
+            vec![Check, Confirm, Check, Confirm, Final],
+            "{cuts:?}"
+        );
+        let first_end = s / 2 + s;
+        assert_eq!(cuts[0].1, first_end);
+        assert_eq!(
+            cuts[1].1, first_end,
+            "the confirmation names the checked pause"
+        );
+        assert_eq!(cuts[1].2, 0, "a confirmation carries no audio");
+        // The check: 0.3 s before speech, the speech, 0.08 s of pause heard, and the rest of
+        // the 0.6 s post-roll as quiet.
+        assert_eq!(cuts[0].2 as u64, s * 3 / 10 + s + s * 8 / 100);
+        assert_eq!(cuts[0].3 as u64, s * 52 / 100);
+        // The utterance went on after the pause: the final covers both stretches of speech.
+        let second_end = first_end + s * 3 / 10 + s / 2;
+        assert_eq!(cuts[4].1, second_end);
+        assert_eq!(
+            cuts[4].2 as u64,
+            s * 3 / 10 + s + s * 3 / 10 + s / 2 + s * 6 / 10
+        );
+        assert_eq!(cuts[4].3, 0, "the final heard all of its post-roll");
+    }
+
+    #[test]
+    fn no_checks_without_early_finals() {
+        let cfg = EndpointConfig {
+            early_final_s: 0.0,
+            ..EndpointConfig::default()
+        };
+        let cuts = run(
+            cfg,
+            &[
+                silence(0.5),
+                tone(1.0, 0.3),
+                silence(0.3),
+                tone(0.5, 0.3),
+                silence(1.0),
+            ],
+            160,
+        );
+        let kinds: Vec<CutKind> = cuts
+            .iter()
+            .map(|c| c.0)
+            .filter(|k| *k != CutKind::Partial)
+            .collect();
+        assert_eq!(kinds, vec![CutKind::Final]);
+    }
+
+    #[test]
+    fn quiet_is_the_heard_silence_played_back_and_forth() {
+        let mut x = vec![9.0, 9.0, 1.0, 2.0, 3.0];
+        append_quiet(&mut x, 3, 7);
+        assert_eq!(
+            x,
+            vec![9.0, 9.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0]
+        );
+        // Nothing heard to copy: digital silence.
+        let mut y = vec![5.0];
+        append_quiet(&mut y, 0, 3);
+        assert_eq!(y, vec![5.0, 0.0, 0.0, 0.0]);
+        // More "heard" than there is: bounded by the samples.
+        let mut z = vec![1.0, -1.0];
+        append_quiet(&mut z, 10, 3);
+        assert_eq!(z, vec![1.0, -1.0, 1.0, -1.0, 1.0]);
     }
 
     #[test]

@@ -16,6 +16,12 @@
 //! over the utterance so far (all of its left context, at most `max_utterance_s`: partials
 //! stabilize as the utterance grows), and the final decodes the whole utterance, from
 //! `pre_roll_s` before its speech to `post_roll_s` after, like an offline segment.
+//!
+//! Early finals: a short pause is checked (the utterance decoded with made-up quiet as its
+//! post-roll) and, when the words read as a finished sentence and the pause holds, published
+//! as the final some 0.2 s after the end of speech; speech that follows within the trailing
+//! silence stays in the same utterance and comes as new words
+//! ([`EndpointConfig::early_final_s`], [`PipelineConfig::sentence_end_min`]).
 
 pub mod endpoint;
 pub mod events;
@@ -62,6 +68,10 @@ pub struct PipelineConfig {
     pub endpoint: EndpointConfig,
     /// Stale partials.
     pub partials: PartialPolicy,
+    /// Early finals (see [`EndpointConfig::early_final_s`]) only for results whose last
+    /// words end a sentence at least this likely: `ln p(</s> | last words)` in the word LM.
+    /// `f32::NEG_INFINITY`: at any pause.
+    pub sentence_end_min: f32,
 }
 
 impl Default for PipelineConfig {
@@ -69,9 +79,13 @@ impl Default for PipelineConfig {
         PipelineConfig {
             endpoint: EndpointConfig::default(),
             partials: PartialPolicy::Latest,
+            sentence_end_min: DEFAULT_SENTENCE_END_MIN,
         }
     }
 }
+
+/// Default [`PipelineConfig::sentence_end_min`].
+pub const DEFAULT_SENTENCE_END_MIN: f32 = -4.0;
 
 /// Counters of a session.
 #[derive(Debug, Default)]
@@ -86,6 +100,9 @@ pub struct Stats {
     pub partials_skipped: AtomicU64,
     /// Final events sent.
     pub finals: AtomicU64,
+    /// Of those, early finals (published at a short pause; see
+    /// [`EndpointConfig::early_final_s`]).
+    pub early_finals: AtomicU64,
 }
 
 /// A plain copy of [`Stats`].
@@ -101,6 +118,8 @@ pub struct StatsSnapshot {
     pub partials_skipped: u64,
     /// Final events sent.
     pub finals: u64,
+    /// Early finals among them.
+    pub early_finals: u64,
 }
 
 impl Stats {
@@ -113,6 +132,7 @@ impl Stats {
             partials: l(&self.partials),
             partials_skipped: l(&self.partials_skipped),
             finals: l(&self.finals),
+            early_finals: l(&self.early_finals),
         }
     }
 }
@@ -169,6 +189,7 @@ impl Pipeline {
         // always room for a final behind it, so a final never waits for a stale partial.
         let (job_tx, job_rx) = bounded(2);
         let (post_tx, post_rx) = bounded(2);
+        let early = Arc::new(stages::EarlyFinal::default());
         let mut threads = Vec::new();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -191,19 +212,20 @@ impl Pipeline {
             ));
         }
         {
-            let (stats, ev, rec) = (stats.clone(), ev_tx.clone(), rec.clone());
+            let (stats, ev, rec, early) =
+                (stats.clone(), ev_tx.clone(), rec.clone(), early.clone());
             threads.push(spawn(
                 "model",
-                Box::new(move || stages::model(&rec, cfg.partials, job_rx, post_tx, ev, &stats)),
+                Box::new(move || {
+                    stages::model(&rec, cfg.partials, job_rx, post_tx, ev, &early, &stats)
+                }),
             ));
         }
         {
             let (stats, bias) = (stats.clone(), entities.clone());
             threads.push(spawn(
                 "decoder",
-                Box::new(move || {
-                    stages::decoder(&rec, &bias, cfg.partials, post_rx, ev_tx, &stats)
-                }),
+                Box::new(move || stages::decoder(&rec, &bias, cfg, post_rx, ev_tx, &early, &stats)),
             ));
         }
         Pipeline {

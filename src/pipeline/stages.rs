@@ -169,10 +169,16 @@ pub(super) fn endpoint(
         if closed {
             return;
         }
+        let mut samples = Vec::with_capacity(cut.samples.len() + cut.quiet_tail);
+        samples.extend_from_slice(cut.samples);
+        if cut.quiet_tail > 0 {
+            let heard = cut.start + cut.samples.len() as u64 - cut.voiced_end;
+            super::endpoint::append_quiet(&mut samples, heard as usize, cut.quiet_tail);
+        }
         let job = Job {
             utterance: cut.utterance,
             kind: cut.kind,
-            samples: cut.samples.to_vec(),
+            samples,
             start: cut.start,
             voiced_start: cut.voiced_start,
             voiced_end: cut.voiced_end,
@@ -206,13 +212,30 @@ pub(super) fn endpoint(
     ep.finish(Instant::now(), &mut handle);
 }
 
-/// Jobs -> posteriors.
+/// The part of an utterance already published as an early final: (utterance, session index
+/// of its end of speech). Written by the decoder stage; the model stage reads it to skip the
+/// utterance's closing final when nothing was said after the early one.
+#[derive(Default)]
+pub(super) struct EarlyFinal(std::sync::Mutex<Option<(u64, u64)>>);
+
+impl EarlyFinal {
+    fn get(&self) -> Option<(u64, u64)> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, v: Option<(u64, u64)>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = v;
+    }
+}
+
+/// Jobs -> posteriors (`None` for confirmations and for closing finals with nothing new).
 pub(super) fn model(
     rec: &Recognizer,
     policy: PartialPolicy,
     input: Receiver<Job>,
-    out: Sender<(Job, Posteriors)>,
+    out: Sender<(Job, Option<Posteriors>)>,
     events: Sender<Event>,
+    early: &EarlyFinal,
     stats: &Stats,
 ) {
     for mut job in input.iter() {
@@ -220,10 +243,18 @@ pub(super) fn model(
             stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
+        let nothing_new =
+            job.kind == CutKind::Final && early.get() == Some((job.utterance, job.voiced_end));
+        if job.kind == CutKind::Confirm || nothing_new {
+            if out.send((job, None)).is_err() {
+                break;
+            }
+            continue;
+        }
         match rec.model().posteriors(&job.samples) {
             Ok(post) => {
                 job.samples = Vec::new();
-                if out.send((job, post)).is_err() {
+                if out.send((job, Some(post))).is_err() {
                     break;
                 }
             }
@@ -238,25 +269,71 @@ pub(super) fn model(
 }
 
 /// Posteriors -> events.
+///
+/// Early finals: a [`CutKind::Check`] is decoded (and shown as a partial); if its text reads
+/// as a finished sentence (`ln p(</s> | last words)` at least `sentence_end_min`) and the
+/// [`CutKind::Confirm`] of the same pause follows, it is published as the final. Should the
+/// speaker go on within the utterance's trailing silence, the utterance is decoded whole as
+/// before (the new words keep their left context) and its later results carry only the words
+/// after the early final.
 pub(super) fn decoder(
     rec: &Recognizer,
     bias: &super::EntityHandle,
-    policy: PartialPolicy,
-    input: Receiver<(Job, Posteriors)>,
+    cfg: PipelineConfig,
+    input: Receiver<(Job, Option<Posteriors>)>,
     events: Sender<Event>,
+    early: &EarlyFinal,
     stats: &Stats,
 ) {
+    let policy = cfg.partials;
+    // Words before this (session seconds) were published by an early final of the utterance.
+    let split_margin = cfg.endpoint.early_final_s / 2.0;
     // The utterance whose last partial had words (an empty final then still clears it).
     let mut shown: Option<u64> = None;
+    // A checked result that reads as finished: (utterance, voiced_end, event).
+    let mut pending: Option<(u64, u64, Event)> = None;
     for (job, post) in input.iter() {
-        let partial = job.kind == CutKind::Partial;
-        if partial && policy == PartialPolicy::Latest && !input.is_empty() {
+        let partial = matches!(job.kind, CutKind::Partial | CutKind::Check);
+        if job.kind == CutKind::Partial && policy == PartialPolicy::Latest && !input.is_empty() {
             stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
+        let done = early.get().filter(|d| d.0 == job.utterance);
+        let now = Instant::now();
+        let ms = |since: Instant| now.saturating_duration_since(since).as_secs_f64() * 1e3;
+        let Some(post) = post else {
+            // A confirmation, or a closing final with nothing after the early final.
+            let key = (job.utterance, job.voiced_end);
+            if job.kind == CutKind::Confirm {
+                if let Some((u, v, mut ev)) = pending.take() {
+                    if (u, v) == key {
+                        ev.kind = EventKind::Final;
+                        ev.latency_ms = Some(ms(job.voiced_end_at));
+                        ev.endpoint_latency_ms = Some(ms(job.endpoint_at));
+                        early.set(Some(key));
+                        shown = None;
+                        stats.finals.fetch_add(1, Ordering::Relaxed);
+                        stats.early_finals.fetch_add(1, Ordering::Relaxed);
+                        if events.send(ev).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            continue;
+        };
         let entities = bias.get();
         let mut t = rec.decode_with(&post, entities.as_deref());
         let offset = secs(job.start);
+        // Whether a checked pause may end the sentence (the whole utterance is the context).
+        let sentence_ends = job.kind == CutKind::Check && {
+            let lp = rec.sentence_end_logprob(&t.words);
+            log::debug!("check of utterance {}: ln p(</s>) {lp:.2}", job.utterance);
+            lp >= cfg.sentence_end_min
+        };
+        let from = done.map_or(f32::NEG_INFINITY, |d| secs(d.1) + split_margin);
+        t.words.retain(|w| w.start + offset >= from);
+        t.entities.retain(|e| e.start + offset >= from);
         for w in &mut t.words {
             w.start += offset;
             w.end += offset;
@@ -265,33 +342,51 @@ pub(super) fn decoder(
             e.start += offset;
             e.end += offset;
         }
+        if done.is_some() {
+            t.text = t
+                .words
+                .iter()
+                .map(|w| w.word.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+        let closing = matches!(job.kind, CutKind::Final | CutKind::Forced);
+        if closing {
+            pending = None;
+            if done.is_some() {
+                early.set(None);
+            }
+        }
+        if sentence_ends && !t.text.is_empty() {
+            let mut ev = result_event(EventKind::Final, &job, t.clone(), None, None);
+            if done.is_some() {
+                ev.start = ev.words.first().map_or(ev.end, |w| w.start);
+            }
+            pending = Some((job.utterance, job.voiced_end, ev));
+        }
         if t.text.is_empty() && shown != Some(job.utterance) {
             continue; // nothing heard yet, nothing shown: nothing to say or to clear
         }
         if partial {
             shown = Some(job.utterance);
+        } else {
+            shown = None;
         }
-        let now = Instant::now();
-        let ms = |since: Instant| now.saturating_duration_since(since).as_secs_f64() * 1e3;
-        let ev = Event {
-            kind: if partial {
-                EventKind::Partial
-            } else {
-                EventKind::Final
-            },
-            text: t.text,
-            entities: t.entities,
-            start: secs(job.voiced_start),
-            end: secs(job.voiced_end),
-            latency_ms: Some(if partial {
-                ms(job.audio_end_at)
-            } else {
-                ms(job.voiced_end_at)
-            }),
-            endpoint_latency_ms: (!partial).then(|| ms(job.endpoint_at)),
-            words: t.words,
-            utterance: Some(job.utterance),
+        let kind = if partial {
+            EventKind::Partial
+        } else {
+            EventKind::Final
         };
+        let latency = if partial {
+            ms(job.audio_end_at)
+        } else {
+            ms(job.voiced_end_at)
+        };
+        let endpoint = (!partial).then(|| ms(job.endpoint_at));
+        let mut ev = result_event(kind, &job, t, Some(latency), endpoint);
+        if done.is_some() {
+            ev.start = ev.words.first().map_or(ev.end, |w| w.start);
+        }
         let counter = if partial {
             &stats.partials
         } else {
@@ -301,5 +396,25 @@ pub(super) fn decoder(
         if events.send(ev).is_err() {
             break;
         }
+    }
+}
+
+fn result_event(
+    kind: EventKind,
+    job: &Job,
+    t: crate::recognizer::Transcript,
+    latency_ms: Option<f64>,
+    endpoint_latency_ms: Option<f64>,
+) -> Event {
+    Event {
+        kind,
+        text: t.text,
+        entities: t.entities,
+        start: secs(job.voiced_start),
+        end: secs(job.voiced_end),
+        latency_ms,
+        endpoint_latency_ms,
+        words: t.words,
+        utterance: Some(job.utterance),
     }
 }
