@@ -361,6 +361,7 @@ fn entity_scale(
                     words,
                     weight: 1.0,
                     partial: false,
+                    family: false,
                 }
             })
             .collect();

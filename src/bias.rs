@@ -32,6 +32,9 @@ pub struct BiasConfig {
     pub max_prons: usize,
     /// G2P pronunciations tried per word (n-best). 0: no G2P, the lexicon's only.
     pub g2p_nbest: usize,
+    /// Add each G2P pronunciation as an English speaker says it (foreign phones mapped to
+    /// English ones, see [`crate::g2p::anglicize`]).
+    pub anglicize: bool,
     /// G2G variants per word (technique 5): alternative sounds of letter groups. 0: off.
     pub g2g_variants: usize,
     /// Partial names (a given or family name alone) whose shortest pronunciation has fewer
@@ -40,6 +43,14 @@ pub struct BiasConfig {
     pub short_units: usize,
     /// Added (negative) when a short partial name completes.
     pub short_penalty: f32,
+    /// Subtracted when a family name said alone completes (ln units): people say "call
+    /// Siobhan" or "call Siobhan Nguyen" far more often than "call Nguyen", so where the
+    /// audio fits both about as well the whole name or the given name should win.
+    pub family_penalty: f32,
+    /// Lists of up to this many entries give each the full class score; a list `k` times
+    /// longer gives each `ln k` less (the class's probability is shared by more members),
+    /// so a long list does not fill ordinary speech with its entries. 0: no such sharing.
+    pub list_size_ref: usize,
     /// Pronunciation-based lookup after decoding (technique 4).
     pub lookup: bool,
     /// Phonetic-distance rescoring of word spans after decoding (technique 3).
@@ -67,13 +78,16 @@ impl Default for BiasConfig {
             entity_bonus: 1.0,
             max_prons: 16,
             g2p_nbest: 2,
+            anglicize: false,
             g2g_variants: 0,
             short_units: 5,
             short_penalty: -6.0,
+            family_penalty: 1.0,
+            list_size_ref: 128,
             lookup: true,
             rescore: true,
             rescore_floor: 3.0,
-            rescore_margin: 2.0,
+            rescore_margin: 1.0,
             rescore_similar: 2.0,
             rescore_anchor: 6.0,
         }
@@ -92,6 +106,9 @@ pub struct BiasEntry {
     /// A given or family name said alone (or a nickname) rather than a list entry as written:
     /// such short parts are easily heard in ordinary words, see [`BiasConfig::short_penalty`].
     pub partial: bool,
+    /// A family name said alone ("call Nguyen"): rarer in speech than the whole name or the
+    /// given name, see [`BiasConfig::family_penalty`].
+    pub family: bool,
 }
 
 impl From<&crate::entities::Entity> for BiasEntry {
@@ -101,6 +118,7 @@ impl From<&crate::entities::Entity> for BiasEntry {
             words: e.words.clone(),
             weight: e.weight,
             partial: e.kind != crate::entities::EntityKind::Full,
+            family: e.kind == crate::entities::EntityKind::FamilyName,
         }
     }
 }
@@ -118,6 +136,9 @@ pub struct EntityTrie {
     trie: Lexicon,
     entries: Vec<BiasEntry>,
     scores: Vec<EntryScore>,
+    /// `ln` of the number of entries as listed (full names; not their given or family
+    /// names alone), for [`BiasConfig::list_size_ref`].
+    ln_listed: f32,
 }
 
 impl EntityTrie {
@@ -164,7 +185,9 @@ impl EntityTrie {
             },
         )
         .ok()?;
+        let listed = kept.iter().filter(|e| !e.partial).count().max(1);
         Some(EntityTrie {
+            ln_listed: (listed as f32).ln(),
             trie,
             entries: kept,
             scores,
@@ -195,7 +218,24 @@ impl EntityTrie {
         } else {
             0.0
         };
-        class + cfg.entity_bonus * self.entries[i].weight + short
+        let family = if self.entries[i].family {
+            -cfg.family_penalty
+        } else {
+            0.0
+        };
+        class + cfg.entity_bonus * self.entries[i].weight + short + family
+            - self.list_size_penalty(cfg)
+    }
+
+    /// What a long list costs each of its entries: the class's probability is shared by
+    /// its members, so an entry of a list `k` times longer than `list_size_ref` is `ln k`
+    /// less likely (0 for lists up to that size).
+    #[inline]
+    pub fn list_size_penalty(&self, cfg: &BiasConfig) -> f32 {
+        if cfg.list_size_ref == 0 {
+            return 0.0;
+        }
+        (self.ln_listed - (cfg.list_size_ref as f32).ln()).max(0.0)
     }
 
     /// The best completion score of any entry below trie node `node` (0 at the root), short-
@@ -212,7 +252,7 @@ impl EntityTrie {
         } else {
             0.0
         };
-        class + cfg.entity_bonus * self.trie.lookahead(node)
+        class + cfg.entity_bonus * self.trie.lookahead(node) - self.list_size_penalty(cfg)
     }
 
     /// All entries that have a pronunciation.
@@ -276,6 +316,71 @@ mod tests {
     }
 
     #[test]
+    fn a_family_name_alone_scores_below_the_whole_and_the_given_name() {
+        let e = |display: &str, partial: bool, family: bool| BiasEntry {
+            display: display.into(),
+            words: vec![display.to_lowercase()],
+            weight: 1.0,
+            partial,
+            family,
+        };
+        let entries = vec![
+            e("Burak", true, false),
+            e("Yildirim", true, true),
+            e("Burakyildirim", false, false),
+        ];
+        let t = EntityTrie::build(entries, |_| vec![vec![1, 2, 3, 4, 5, 6]], None, 4).unwrap();
+        let cfg = BiasConfig::default();
+        let score = |name: &str| {
+            let w = (0..3u32).find(|&w| t.entry(w).display == name).unwrap();
+            t.completion_score(w, &cfg, 0.5)
+        };
+        assert!((score("Burak") - score("Yildirim") - cfg.family_penalty).abs() < 1e-6);
+        assert_eq!(score("Burak"), score("Burakyildirim"));
+        let off = BiasConfig {
+            family_penalty: 0.0,
+            ..cfg
+        };
+        let w = (0..3u32)
+            .find(|&w| t.entry(w).display == "Yildirim")
+            .unwrap();
+        assert_eq!(t.completion_score(w, &off, 0.5), score("Burak"));
+    }
+
+    #[test]
+    fn entries_of_long_lists_share_the_class_score() {
+        let list = |n: usize| {
+            let entries = (0..n)
+                .map(|i| BiasEntry {
+                    display: format!("Name {i}"),
+                    words: vec![format!("n{i}")],
+                    weight: 1.0,
+                    partial: false,
+                    family: false,
+                })
+                .collect();
+            EntityTrie::build(entries, |_| vec![vec![1, 2, 3]], None, 4).unwrap()
+        };
+        let cfg = BiasConfig::default();
+        let (short, long) = (list(100), list(1024));
+        assert_eq!(short.list_size_penalty(&cfg), 0.0);
+        let want = (1024.0f32 / cfg.list_size_ref as f32).ln();
+        assert!((long.list_size_penalty(&cfg) - want).abs() < 1e-5);
+        let diff = short.completion_score(0, &cfg, 0.5) - long.completion_score(0, &cfg, 0.5);
+        assert!((diff - want).abs() < 1e-5);
+        // Charged as the name is entered (look-ahead) as well, so it is paid once.
+        let node = short.trie().children(crate::lexicon::ROOT)[0].child;
+        let node_long = long.trie().children(crate::lexicon::ROOT)[0].child;
+        let la = short.lookahead(node, &cfg, 0.5) - long.lookahead(node_long, &cfg, 0.5);
+        assert!((la - want).abs() < 1e-5);
+        let off = BiasConfig {
+            list_size_ref: 0,
+            ..cfg
+        };
+        assert_eq!(long.list_size_penalty(&off), 0.0);
+    }
+
+    #[test]
     fn entities_without_pronunciations_are_skipped() {
         let entries = vec![
             BiasEntry {
@@ -283,12 +388,14 @@ mod tests {
                 words: vec!["ann".into(), "lee".into()],
                 weight: 1.0,
                 partial: false,
+                family: false,
             },
             BiasEntry {
                 display: "Xq".into(),
                 words: vec!["xq".into()],
                 weight: 1.0,
                 partial: false,
+                family: false,
             },
         ];
         let t = EntityTrie::build(

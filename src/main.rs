@@ -109,12 +109,24 @@ pub struct ModelArgs {
     /// completes (negative).
     #[arg(long)]
     short_penalty: Option<f32>,
+    /// Biasing: lists longer than this many entries give each entry ln(length / this)
+    /// less score (0: off).
+    #[arg(long)]
+    list_size_ref: Option<usize>,
+    /// Biasing: subtracted when a family name said alone completes (it is rarer in speech
+    /// than the whole name or the given name).
+    #[arg(long)]
+    family_penalty: Option<f32>,
     /// Biasing: G2G pronunciation variants per word (technique 5; 0 turns them off).
     #[arg(long)]
     g2g_variants: Option<usize>,
     /// Biasing: G2P n-best pronunciations per word (0: lexicon pronunciations only).
     #[arg(long)]
     g2p_nbest: Option<usize>,
+    /// Biasing: add English renderings of names the G2P pronounces in another language's
+    /// phones (off by default: measured, it does not help on the dev set).
+    #[arg(long)]
+    anglicize: bool,
     /// Biasing: turn off adaptive boosting (technique 1).
     #[arg(long)]
     no_adaptive: bool,
@@ -168,9 +180,12 @@ impl ModelArgs {
         b.class_logprob = self.class_logprob.unwrap_or(b.class_logprob);
         b.entity_bonus = self.entity_bonus.unwrap_or(b.entity_bonus);
         b.short_penalty = self.short_penalty.unwrap_or(b.short_penalty);
+        b.family_penalty = self.family_penalty.unwrap_or(b.family_penalty);
+        b.list_size_ref = self.list_size_ref.unwrap_or(b.list_size_ref);
         b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
         b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).min(16);
         b.adaptive = !self.no_adaptive;
+        b.anglicize = self.anglicize || b.anglicize;
         b.class_lm = !self.no_class_lm;
         b.lookup = !self.no_lookup;
         b.rescore = !self.no_rescore;
@@ -201,6 +216,7 @@ impl ModelArgs {
             ("--class-logprob", cfg.bias.class_logprob),
             ("--entity-bonus", cfg.bias.entity_bonus),
             ("--short-penalty", cfg.bias.short_penalty),
+            ("--family-penalty", cfg.bias.family_penalty),
             ("--rescore-margin", cfg.bias.rescore_margin),
             ("--rescore-similar", cfg.bias.rescore_similar),
             ("--rescore-anchor", cfg.bias.rescore_anchor),

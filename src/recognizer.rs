@@ -383,6 +383,18 @@ impl Recognizer {
                             add(ids, &mut out);
                         }
                     }
+                    // The same as an English speaker says it (foreign phones mapped).
+                    if self.cfg.bias.anglicize {
+                        for b in &bases {
+                            let phones = crate::g2p::lexicon_phones(&b.phones);
+                            let known = |p: &str| tokens.id(p).is_some();
+                            if let Some(a) = crate::g2p::anglicize::anglicize(&phones, known) {
+                                if let Some(ids) = to_ids(&a) {
+                                    add(ids, &mut out);
+                                }
+                            }
+                        }
+                    }
                     // G2G variants: other sounds of the word's letter groups (technique 5).
                     if self.cfg.bias.g2g_variants > 0 {
                         let opts = crate::g2p::variants::VariantOptions {

@@ -101,6 +101,7 @@ fn preparing_a_thousand_entries_reuses_cached_pronunciations() {
             words: vec![g.to_string(), f.to_string()],
             weight: 1.0,
             partial: false,
+            family: false,
         });
     }
     let t0 = std::time::Instant::now();
@@ -144,4 +145,48 @@ fn phonetic_rescoring_finds_names_the_beam_search_missed() {
     eprintln!("rescoring on: {found_on} of 8, off: {found_off} of 8");
     assert!(found_on >= 6, "{found_on}");
     assert!(found_off < found_on, "{found_off} vs {found_on}");
+}
+
+#[test]
+fn anglicized_pronunciations_are_added_only_when_asked() {
+    let prons = |anglicize: bool| -> Vec<Vec<String>> {
+        let mut cfg =
+            nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
+        cfg.bias.anglicize = anglicize;
+        let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
+        let trie = rec
+            .prepare_entities(vec![BiasEntry {
+                display: "Arrellano".into(),
+                words: vec!["arrellano".into()],
+                weight: 1.0,
+                partial: false,
+                family: false,
+            }])
+            .unwrap();
+        let tokens = rec.model().tokens();
+        trie.trie()
+            .prons_of(0)
+            .map(|p| {
+                p.iter()
+                    .map(|&u| tokens.symbol(usize::from(u)).unwrap_or("?").to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let plain = prons(false);
+    let english = prons(true);
+    eprintln!("{plain:?}\n{english:?}");
+    // The multilingual G2P reads the name as Spanish (a trilled, doubled r); the English
+    // rendering has one English r.
+    assert!(
+        plain.iter().all(|p| !p.contains(&"ɹ".to_string())),
+        "{plain:?}"
+    );
+    assert!(english.len() > plain.len());
+    assert!(english
+        .iter()
+        .any(|p| { p.contains(&"ɹ".to_string()) && !p.windows(2).any(|w| w[0] == w[1]) }));
+    for p in &plain {
+        assert!(english.contains(p), "the G2P's own are kept");
+    }
 }

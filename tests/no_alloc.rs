@@ -107,12 +107,14 @@ fn per_frame_loop_allocates_nothing() {
                 words: vec!["dogo".into(), "kigo".into()],
                 weight: 1.0,
                 partial: false,
+                family: false,
             },
             BiasEntry {
                 display: "Dogo".into(),
                 words: vec!["dogo".into()],
                 weight: 1.0,
                 partial: true,
+                family: false,
             },
         ],
         |w| match w {

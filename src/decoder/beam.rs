@@ -774,6 +774,7 @@ mod tests {
                 words: vec!["catz".into()],
                 weight: 1.0,
                 partial: false,
+                family: false,
             }],
             |_| vec![vec![2, 3, 4, 5]],
             Some(1),

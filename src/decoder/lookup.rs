@@ -126,6 +126,7 @@ mod tests {
                 words: vec!["maia".into(), "lee".into()],
                 weight: 1.0,
                 partial: false,
+                family: false,
             }],
             |w| match w {
                 "maia" => vec![vec![2, 3, 4]],

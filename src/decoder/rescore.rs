@@ -63,12 +63,13 @@ pub const LARGE_LIST: usize = 2_000;
 impl RescoreConfig {
     /// Settings for a list of `entries` entries. The search's cost grows with the list (more
     /// names share each prefix); beyond [`LARGE_LIST`] entries a name may have at most one
-    /// unit heard as nothing like it, which keeps a 10k list within 1.2x the no-list run at
-    /// some cost in recall (BENCHMARKS.md).
+    /// unit heard as nothing like it and the search keeps 512 states per frame, which keeps
+    /// a 10k list within 1.2x the no-list run at some cost in recall (BENCHMARKS.md).
     pub fn for_list(entries: usize) -> Self {
         let mut c = RescoreConfig::default();
         if entries > LARGE_LIST {
             c.max_floored = 1;
+            c.max_states = 512;
         }
         c
     }
@@ -398,10 +399,11 @@ pub fn rescore_entities<L: LanguageModel>(
         + dcfg.word_bonus;
 
     let mut buf = Vec::new();
-    let mut out: Vec<DecodedWord> = Vec::with_capacity(words.len());
+    // The best replacement of each span: `found[i]`: (gain, span length, entity) for the
+    // spans starting at word `i`, scored in the LM context of the words before it as decoded.
+    let mut found_at: Vec<Vec<(f32, usize, u32)>> = vec![Vec::new(); words.len()];
     let mut state = ctx.lm.start();
-    let mut i = 0;
-    while i < words.len() {
+    for i in 0..words.len() {
         // The spans starting here: (length, end frame, words' score, score after, threshold).
         let mut spans: Vec<(usize, usize, f32, f32, f32)> = Vec::new();
         let s = if i == 0 { 0 } else { words[i - 1].end as usize };
@@ -458,8 +460,8 @@ pub fn rescore_entities<L: LanguageModel>(
                 };
             spans.push((k, e, orig, after, threshold));
         }
-        // (gain, span length, entity word)
-        let mut best: Option<(f32, usize, u32)> = None;
+        // The best entity per span length: (gain, span length, entity word).
+        let best = &mut found_at[i];
         if !spans.is_empty() {
             spans.sort_by_key(|x| x.1);
             let ends: Vec<usize> = spans.iter().map(|x| x.1).collect();
@@ -515,14 +517,38 @@ pub fn rescore_entities<L: LanguageModel>(
                         full.display,
                         sc + after
                     );
-                    if gain > ctx.bias.rescore_margin && best.is_none_or(|b| gain > b.0) {
-                        best = Some((gain, k, c));
+                    if gain > ctx.bias.rescore_margin {
+                        match best.iter_mut().find(|b| b.1 == k) {
+                            Some(b) if gain > b.0 => *b = (gain, k, c),
+                            Some(_) => {}
+                            None => best.push((gain, k, c)),
+                        }
                     }
                 }
             }
         }
-        match best {
-            Some((_, k, c)) => {
+        state = word_score(words[i].word, state).1;
+    }
+    // The replacements that together gain the most, none overlapping (a name found early in
+    // a long span must not hide a better one a word later).
+    let n = words.len();
+    let mut total = vec![0.0f32; n + 1];
+    let mut choice: Vec<Option<(usize, u32)>> = vec![None; n];
+    for i in (0..n).rev() {
+        total[i] = total[i + 1];
+        for &(gain, k, c) in &found_at[i] {
+            let v = gain - ctx.bias.rescore_margin + total[i + k];
+            if v > total[i] {
+                total[i] = v;
+                choice[i] = Some((k, c));
+            }
+        }
+    }
+    let mut out: Vec<DecodedWord> = Vec::with_capacity(n);
+    let mut i = 0;
+    while i < n {
+        match choice[i] {
+            Some((k, c)) => {
                 let span = &words[i..i + k];
                 out.push(DecodedWord {
                     word: n_lex + c,
@@ -530,13 +556,10 @@ pub fn rescore_entities<L: LanguageModel>(
                     end: span[k - 1].end,
                     conf: span.iter().map(|w| w.conf).sum::<f32>() / k as f32,
                 });
-                state = ctx.lm.null();
                 i += k;
             }
             None => {
-                let w = words[i];
-                state = word_score(w.word, state).1;
-                out.push(w);
+                out.push(words[i]);
                 i += 1;
             }
         }
@@ -615,6 +638,7 @@ mod tests {
                 words: vec!["ashwin".into()],
                 weight: 1.0,
                 partial: false,
+                family: false,
             }],
             |_| vec![vec![9, 3, 4, 5]],
             Some(1),
@@ -695,6 +719,86 @@ mod tests {
             rescore_entities(&words, &f2, &strict, &RescoreConfig::default()),
             words
         );
+    }
+
+    #[test]
+    fn overlapping_candidates_the_best_combination_wins_not_the_first() {
+        // Words "x" = 2 11 9, "y" = 3 4, "z" = 5 6 8 9 10. "Early" fits "x y" with one unit
+        // wrong; "Later" fits "y z" exactly.
+        let lex = Lexicon::build(
+            [
+                ("x", vec![2u16, 11, 9]),
+                ("y", vec![3, 4]),
+                ("z", vec![5, 6, 8, 9, 10]),
+            ],
+            |w| Some((w.len() as u32, -3.0)),
+        )
+        .unwrap();
+        let entry = |name: &str| BiasEntry {
+            display: name.into(),
+            words: vec![name.to_lowercase()],
+            weight: 1.0,
+            partial: false,
+            family: false,
+        };
+        let prons = |w: &str| match w {
+            "early" => vec![vec![2u16, 11, 9, 3, 7]],
+            _ => vec![vec![3u16, 4, 5, 6, 8, 9, 10]],
+        };
+        let lm = Uni(-10.0);
+        let f = frames(&[
+            (2, 0),
+            (11, 0),
+            (9, 0),
+            (0, 1),
+            (3, 0),
+            (4, 0),
+            (0, 1),
+            (5, 0),
+            (6, 0),
+            (8, 0),
+            (9, 0),
+            (10, 0),
+        ]);
+        let (x, y, z) = (
+            lex.word_id("x").unwrap(),
+            lex.word_id("y").unwrap(),
+            lex.word_id("z").unwrap(),
+        );
+        let words = vec![word(x, 0, 3), word(y, 4, 6), word(z, 7, 12)];
+        let n = lex.num_words() as u32;
+        let run = |names: &[&str]| {
+            let ent = EntityTrie::build(
+                names.iter().map(|n| entry(n)).collect(),
+                |w| prons(w),
+                Some(1),
+                4,
+            )
+            .unwrap();
+            let ctx = RescoreContext {
+                lex: &lex,
+                lm: &lm,
+                ent: &ent,
+                bias: BiasConfig::default(),
+                decoder: DecoderConfig::default(),
+                roles: ROLES,
+                similar: &SimilarUnits::none(),
+            };
+            let out = rescore_entities(&words, &f, &ctx, &RescoreConfig::default());
+            out.iter()
+                .map(|w| {
+                    if w.word >= n {
+                        ent.entry(w.word - n).display.clone()
+                    } else {
+                        lex.word(w.word).to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        // Alone, "Early" wins its span (a first-come choice would take it and lose "Later")...
+        assert_eq!(run(&["Early"]), vec!["Early", "z"]);
+        // ...but with both, the better one is written.
+        assert_eq!(run(&["Early", "Later"]), vec!["x", "Later"]);
     }
 
     #[test]

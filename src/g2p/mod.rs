@@ -57,6 +57,7 @@
 
 #![warn(missing_docs)]
 
+pub mod anglicize;
 mod tokenize;
 pub mod variants;
 
