@@ -136,8 +136,9 @@ pub struct EntityTrie {
     trie: Lexicon,
     entries: Vec<BiasEntry>,
     scores: Vec<EntryScore>,
-    /// `ln` of the number of entries as listed (full names; not their given or family
-    /// names alone), for [`BiasConfig::list_size_ref`].
+    /// Entries as listed (full names; not their given or family names alone) and its `ln`,
+    /// for [`BiasConfig::list_size_ref`].
+    listed: usize,
     ln_listed: f32,
 }
 
@@ -187,6 +188,7 @@ impl EntityTrie {
         .ok()?;
         let listed = kept.iter().filter(|e| !e.partial).count().max(1);
         Some(EntityTrie {
+            listed,
             ln_listed: (listed as f32).ln(),
             trie,
             entries: kept,
@@ -232,10 +234,10 @@ impl EntityTrie {
     /// less likely (0 for lists up to that size).
     #[inline]
     pub fn list_size_penalty(&self, cfg: &BiasConfig) -> f32 {
-        if cfg.list_size_ref == 0 {
+        if cfg.list_size_ref == 0 || self.listed <= cfg.list_size_ref {
             return 0.0;
         }
-        (self.ln_listed - (cfg.list_size_ref as f32).ln()).max(0.0)
+        self.ln_listed - (cfg.list_size_ref as f32).ln()
     }
 
     /// The best completion score of any entry below trie node `node` (0 at the root), short-

@@ -140,6 +140,16 @@ pub struct Transcript {
     pub entities: Vec<EntityHit>,
 }
 
+impl Transcript {
+    /// Drops the words and entities that start before `from_s` (seconds) and writes the text
+    /// of the rest.
+    pub fn keep_from(&mut self, from_s: f32) {
+        self.words.retain(|w| w.start >= from_s);
+        self.entities.retain(|e| e.start >= from_s);
+        self.text = join_words(&self.words);
+    }
+}
+
 /// Load times, for the benchmark and logs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoadTimes {

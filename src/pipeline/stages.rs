@@ -331,9 +331,9 @@ pub(super) fn decoder(
             log::debug!("check of utterance {}: ln p(</s>) {lp:.2}", job.utterance);
             lp >= cfg.sentence_end_min
         };
-        let from = done.map_or(f32::NEG_INFINITY, |d| secs(d.1) + split_margin);
-        t.words.retain(|w| w.start + offset >= from);
-        t.entities.retain(|e| e.start + offset >= from);
+        if let Some(d) = done {
+            t.keep_from(secs(d.1) + split_margin - offset);
+        }
         for w in &mut t.words {
             w.start += offset;
             w.end += offset;
@@ -341,14 +341,6 @@ pub(super) fn decoder(
         for e in &mut t.entities {
             e.start += offset;
             e.end += offset;
-        }
-        if done.is_some() {
-            t.text = t
-                .words
-                .iter()
-                .map(|w| w.word.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
         }
         let closing = matches!(job.kind, CutKind::Final | CutKind::Forced);
         if closing {
