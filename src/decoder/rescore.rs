@@ -35,7 +35,9 @@ pub struct RescoreConfig {
     /// Most units of a name that may be heard as nothing like them (no similar unit close to
     /// the frame's best): a name needing more is not heard there.
     pub max_floored: u8,
-    /// Frames of pause before and after a span that a name may also use.
+    /// Frames of pause before and after a span that a name may also use, and how many frames
+    /// after the span's first word starts a name may still start (a name's edges need not
+    /// be the decoded words' edges: "message Hahyoon" may be decoded as one long "message").
     pub slack: usize,
     /// Most an entity's alignment may cost per unit of its pronunciation, in floors: a name
     /// that needs more than this is not heard there, however poor the words are.
@@ -45,13 +47,13 @@ pub struct RescoreConfig {
 impl Default for RescoreConfig {
     fn default() -> Self {
         RescoreConfig {
-            max_span: 4,
+            max_span: 5,
             min_units: 3,
             candidates: 8,
             max_states: 1024,
             state_beam: 10.0,
             max_floored: u8::MAX,
-            slack: 10,
+            slack: 30,
             max_cost_per_unit: 1.0,
         }
     }
