@@ -621,25 +621,29 @@ fn join_words(words: &[Word]) -> String {
         .join(" ")
 }
 
+/// LM abbreviations and how dictation writes them.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("mr", "mister"),
+    ("mrs", "missus"),
+    ("dr", "doctor"),
+    ("st", "saint"),
+];
+
 /// The lexicon's spelling of a transcript word ([`spoken_form`] undone where it changed it).
 fn lm_form(word: &str) -> &str {
-    match word {
-        "mister" => "mr",
-        "missus" => "mrs",
-        "doctor" => "dr",
-        "saint" => "st",
-        w => w,
-    }
+    ABBREVIATIONS
+        .iter()
+        .find(|(_, spoken)| *spoken == word)
+        .map_or(word, |(lm, _)| lm)
 }
 
 /// How a word is written in the transcript: dictation output is in spoken form, as said
 /// ("mister", not the LM's "mr"; the letters "u s", not "u.s.").
 pub fn spoken_form(word: &str) -> String {
+    if let Some((_, spoken)) = ABBREVIATIONS.iter().find(|(lm, _)| *lm == word) {
+        return (*spoken).to_string();
+    }
     match word {
-        "mr" => "mister".into(),
-        "mrs" => "missus".into(),
-        "dr" => "doctor".into(),
-        "st" => "saint".into(),
         // Letters and initialisms: "s." -> "s", "u.s." -> "u s".
         w if w.len() > 1 && w.ends_with('.') => w
             .split('.')
