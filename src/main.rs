@@ -123,6 +123,10 @@ pub struct ModelArgs {
     /// Biasing: G2P n-best pronunciations per word (0: lexicon pronunciations only).
     #[arg(long)]
     g2p_nbest: Option<usize>,
+    /// Biasing: most pronunciations kept per entry (a multi-word name's combinations of its
+    /// words' variants, each with and without the word boundary between them).
+    #[arg(long)]
+    max_prons: Option<usize>,
     /// Biasing: add English renderings of names the G2P pronounces in another language's
     /// phones (off by default: measured, it does not help on the dev set).
     #[arg(long)]
@@ -184,6 +188,7 @@ impl ModelArgs {
         b.list_size_ref = self.list_size_ref.unwrap_or(b.list_size_ref);
         b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
         b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).min(16);
+        b.max_prons = self.max_prons.unwrap_or(b.max_prons).clamp(1, 256);
         b.adaptive = !self.no_adaptive;
         b.anglicize = self.anglicize || b.anglicize;
         b.class_lm = !self.no_class_lm;

@@ -341,9 +341,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         self.next
             .retain(|h| h.score >= if h.node >= base { ent_floor } else { floor });
         if self.next.len() > cfg.beam_size {
-            self.next
-                .select_nth_unstable_by(cfg.beam_size - 1, |a, b| b.score.total_cmp(&a.score));
-            self.next.truncate(cfg.beam_size);
+            keep_best(&mut self.next, cfg.beam_size, base);
         }
         if self.next.is_empty() {
             // Every path died (all tokens pruned): keep the old beam.
@@ -679,6 +677,35 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
     }
 }
 
+/// Keeps the best `beam` hypotheses of `hyps`, half of the places kept for ordinary words
+/// (nodes below `ent_base`) while there are that many: boosted hypotheses inside names can
+/// outscore every word for a while, and a beam holding only half-heard names has nothing
+/// left to continue with when the name does not fit ("Selam Tesfamariam" swallowing
+/// "asking about the tickets"). Allocation-free: reorders and truncates in place.
+fn keep_best<S: Copy>(hyps: &mut Vec<Hyp<S>>, beam: usize, ent_base: NodeId) {
+    if hyps.len() <= beam {
+        return;
+    }
+    let by_score = |a: &Hyp<S>, b: &Hyp<S>| b.score.total_cmp(&a.score);
+    // Words first.
+    let mut words = 0;
+    for i in 0..hyps.len() {
+        if hyps[i].node < ent_base {
+            hyps.swap(i, words);
+            words += 1;
+        }
+    }
+    let reserved = words.min(beam / 2);
+    if reserved > 0 && reserved < words {
+        hyps[..words].select_nth_unstable_by(reserved - 1, by_score);
+    }
+    let rest = beam - reserved;
+    if rest > 0 && hyps.len() - reserved > rest {
+        hyps[reserved..].select_nth_unstable_by(rest - 1, by_score);
+    }
+    hyps.truncate(beam);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,6 +726,46 @@ mod tests {
         fn null(&self) -> u8 {
             0
         }
+    }
+
+    fn hyp(score: f32, node: NodeId) -> Hyp<u8> {
+        Hyp {
+            score,
+            node,
+            lm: 0,
+            last: NO_TOKEN,
+            blank: true,
+            hist: NONE,
+            word_start: 0,
+            word_gap: 0.0,
+            new_word: NONE,
+            new_conf: 0.0,
+            new_start: 0,
+        }
+    }
+
+    #[test]
+    fn names_never_take_more_than_half_the_beam_from_words() {
+        // Nodes >= 100 are inside names; the six names all outscore the four words.
+        let mut v: Vec<Hyp<u8>> = (0..6).map(|i| hyp(10.0 - i as f32, 100 + i)).collect();
+        v.extend((0..4).map(|i| hyp(-(i as f32), i)));
+        keep_best(&mut v, 4, 100);
+        let mut kept: Vec<NodeId> = v.iter().map(|h| h.node).collect();
+        kept.sort_unstable();
+        // Two places for the best two words, two for the best of the rest (two names).
+        assert_eq!(kept, vec![0, 1, 100, 101]);
+        // Fewer words than half the beam: names fill the other places.
+        let mut v: Vec<Hyp<u8>> = (0..6).map(|i| hyp(10.0 - i as f32, 100 + i)).collect();
+        v.push(hyp(-5.0, 3));
+        keep_best(&mut v, 4, 100);
+        let mut kept: Vec<NodeId> = v.iter().map(|h| h.node).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, vec![3, 100, 101, 102]);
+        // Words that outscore names are kept by score as before.
+        let mut v: Vec<Hyp<u8>> = (0..6).map(|i| hyp(-10.0 - i as f32, 100 + i)).collect();
+        v.extend((0..4).map(|i| hyp(-(i as f32), i)));
+        keep_best(&mut v, 4, 100);
+        assert!(v.iter().all(|h| h.node < 100));
     }
 
     // Tokens: 0 blank, 1 wb, 2.. phones.
