@@ -37,6 +37,11 @@ pub struct BiasConfig {
     pub anglicize: bool,
     /// G2G variants per word (technique 5): alternative sounds of letter groups. 0: off.
     pub g2g_variants: usize,
+    /// Weight of a pronunciation's own cost (ln, at most 0: a G2P n-best entry's score
+    /// below the G2P's best, a G2G variant's cost, an English rendering's): an entity
+    /// heard through a less likely pronunciation scores that much less. 0: every
+    /// pronunciation counts the same.
+    pub pron_weight: f32,
     /// Partial names (a given or family name alone) whose shortest pronunciation has fewer
     /// units than this are easily heard in ordinary words ("Minh", "Xie"): they get
     /// `short_penalty` on completion.
@@ -77,9 +82,10 @@ impl Default for BiasConfig {
             class_logprob: -9.0,
             entity_bonus: 1.0,
             max_prons: 16,
-            g2p_nbest: 2,
+            g2p_nbest: 3,
             anglicize: false,
             g2g_variants: 0,
+            pron_weight: 0.5,
             short_units: 5,
             short_penalty: -6.0,
             family_penalty: 1.0,
@@ -152,22 +158,40 @@ impl EntityTrie {
         boundary: Option<u16>,
         max_prons: usize,
     ) -> Option<EntityTrie> {
+        Self::build_weighted(
+            entries,
+            |w| word_prons(w).into_iter().map(|p| (p, 0.0)).collect(),
+            boundary,
+            max_prons,
+        )
+    }
+
+    /// As [`EntityTrie::build`], each pronunciation with its cost (ln, at most 0, already
+    /// weighted): a multi-word entity's pronunciation costs the sum of its words', and the
+    /// `max_prons` kept are the cheapest.
+    pub fn build_weighted(
+        entries: Vec<BiasEntry>,
+        mut word_prons: impl FnMut(&str) -> Vec<(Vec<u16>, f32)>,
+        boundary: Option<u16>,
+        max_prons: usize,
+    ) -> Option<EntityTrie> {
         let max_prons = max_prons.max(1);
         let mut keys: Vec<String> = Vec::new();
-        let mut prons: Vec<(usize, Vec<u16>)> = Vec::new();
+        let mut prons: Vec<(usize, Vec<u16>, f32)> = Vec::new();
         let mut kept: Vec<BiasEntry> = Vec::new();
         let mut scores: Vec<EntryScore> = Vec::new();
         for e in entries {
-            let per_word: Vec<Vec<Vec<u16>>> = e.words.iter().map(|w| word_prons(w)).collect();
+            let per_word: Vec<Vec<(Vec<u16>, f32)>> =
+                e.words.iter().map(|w| word_prons(w)).collect();
             if per_word.is_empty() || per_word.iter().any(|p| p.is_empty()) {
                 log::debug!("entity {:?}: no pronunciation, skipped", e.display);
                 continue;
             }
             let idx = kept.len();
             let mut min_units = usize::MAX;
-            for p in combine(&per_word, boundary, max_prons) {
+            for (p, c) in combine(&per_word, boundary, max_prons) {
                 min_units = min_units.min(p.iter().filter(|&&u| Some(u) != boundary).count());
-                prons.push((idx, p));
+                prons.push((idx, p, c));
             }
             keys.push(idx.to_string());
             kept.push(e);
@@ -178,8 +202,10 @@ impl EntityTrie {
         }
         // The trie's "unigram" of an entry is its list weight, so a node's look-ahead is the
         // largest weight below it.
-        let trie = Lexicon::build(
-            prons.iter().map(|(i, p)| (keys[*i].as_str(), p.as_slice())),
+        let trie = Lexicon::build_weighted(
+            prons
+                .iter()
+                .map(|(i, p, c)| (keys[*i].as_str(), p.as_slice(), *c)),
             |k| {
                 let i = k.parse::<u32>().ok()?;
                 Some((i, kept[i as usize].weight))
@@ -263,34 +289,60 @@ impl EntityTrie {
     }
 }
 
-/// Pronunciations of a multi-word entity: each word's variants in turn (most likely first),
-/// joined without and with the boundary token, at most `cap` in all.
-fn combine(per_word: &[Vec<Vec<u16>>], boundary: Option<u16>, cap: usize) -> Vec<Vec<u16>> {
-    let mut out: Vec<Vec<u16>> = vec![Vec::new()];
-    for (i, variants) in per_word.iter().enumerate() {
-        let mut next = Vec::new();
-        for prefix in &out {
-            for v in variants {
-                let mut joins: Vec<Vec<u16>> = Vec::new();
-                if i > 0 {
-                    if let Some(b) = boundary {
-                        let mut p = prefix.clone();
-                        p.push(b);
-                        p.extend_from_slice(v);
-                        joins.push(p);
-                    }
-                }
-                let mut p = prefix.clone();
-                p.extend_from_slice(v);
-                joins.push(p);
-                for j in joins {
-                    if next.len() < cap && !next.contains(&j) {
-                        next.push(j);
-                    }
-                }
+/// Pronunciations of a multi-word entity with their costs: the combinations of its words'
+/// variants, cheapest first (ties: earlier variants first), each joined without and with
+/// the boundary token, at most `cap` in all.
+fn combine(
+    per_word: &[Vec<(Vec<u16>, f32)>],
+    boundary: Option<u16>,
+    cap: usize,
+) -> Vec<(Vec<u16>, f32)> {
+    // Variant index per word, enumerated in order; at most `cap` combinations can be kept,
+    // and the cheapest `cap` of every word's first `cap` variants contain the answer.
+    let per_word: Vec<&[(Vec<u16>, f32)]> =
+        per_word.iter().map(|v| &v[..v.len().min(cap)]).collect();
+    let mut combos: Vec<(f32, Vec<usize>)> = vec![(0.0, Vec::new())];
+    for variants in &per_word {
+        let mut next: Vec<(f32, Vec<usize>)> = Vec::new();
+        for (c, idx) in &combos {
+            for (k, (_, vc)) in variants.iter().enumerate() {
+                let mut i = idx.clone();
+                i.push(k);
+                next.push((c + vc, i));
             }
         }
-        out = next;
+        next.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        next.truncate(cap);
+        combos = next;
+    }
+    let mut out: Vec<(Vec<u16>, f32)> = Vec::new();
+    for (c, idx) in combos {
+        let mut joins: Vec<Vec<u16>> = vec![Vec::new()];
+        for (w, &k) in idx.iter().enumerate() {
+            let v = &per_word[w][k].0;
+            let mut next = Vec::new();
+            for j in &joins {
+                if w > 0 {
+                    if let Some(b) = boundary {
+                        let mut p = j.clone();
+                        p.push(b);
+                        p.extend_from_slice(v);
+                        next.push(p);
+                    }
+                }
+                let mut p = j.clone();
+                p.extend_from_slice(v);
+                next.push(p);
+            }
+            joins = next;
+        }
+        // Without boundaries first, then with them between all words.
+        joins.sort_by_key(|p| boundary.map_or(0, |b| p.iter().filter(|&&u| u == b).count()));
+        for j in joins {
+            if out.len() < cap && !out.iter().any(|(p, _)| *p == j) {
+                out.push((j, c));
+            }
+        }
     }
     out
 }
@@ -301,19 +353,43 @@ mod tests {
 
     #[test]
     fn multi_word_entities_allow_an_optional_boundary() {
-        let c = combine(&[vec![vec![1, 2]], vec![vec![3], vec![4]]], Some(9), 10);
+        let z = |v: Vec<Vec<u16>>| v.into_iter().map(|p| (p, 0.0)).collect::<Vec<_>>();
+        let c = combine(
+            &[z(vec![vec![1, 2]]), z(vec![vec![3], vec![4]])],
+            Some(9),
+            10,
+        );
+        let paths: Vec<Vec<u16>> = c.into_iter().map(|(p, _)| p).collect();
         assert_eq!(
-            c,
+            paths,
             vec![
-                vec![1, 2, 9, 3],
                 vec![1, 2, 3],
-                vec![1, 2, 9, 4],
-                vec![1, 2, 4]
+                vec![1, 2, 9, 3],
+                vec![1, 2, 4],
+                vec![1, 2, 9, 4]
             ]
         );
         assert_eq!(
-            combine(&[vec![vec![1]], vec![vec![3], vec![4]]], None, 1).len(),
+            combine(&[z(vec![vec![1]]), z(vec![vec![3], vec![4]])], None, 1).len(),
             1
+        );
+    }
+
+    #[test]
+    fn the_cheapest_combinations_are_kept_with_their_summed_costs() {
+        // Given name: 3 variants, family name: 3; the third given-name variant is the
+        // lexicon's (cost 0) and must not be cut by the cap as it was in list order.
+        let given = vec![(vec![1], -0.5), (vec![2], -2.0), (vec![3], 0.0)];
+        let family = vec![(vec![7], 0.0), (vec![8], -1.0), (vec![9], -3.0)];
+        let c = combine(&[given, family], None, 4);
+        assert_eq!(
+            c,
+            vec![
+                (vec![3, 7], 0.0),
+                (vec![1, 7], -0.5),
+                (vec![3, 8], -1.0),
+                (vec![1, 8], -1.5)
+            ]
         );
     }
 

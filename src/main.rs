@@ -127,6 +127,10 @@ pub struct ModelArgs {
     /// words' variants, each with and without the word boundary between them).
     #[arg(long)]
     max_prons: Option<usize>,
+    /// Biasing: weight of a pronunciation's own cost (a G2P n-best entry's score below the
+    /// best, a G2G variant's cost); 0: all pronunciations count the same.
+    #[arg(long)]
+    pron_weight: Option<f32>,
     /// Biasing: add English renderings of names the G2P pronounces in another language's
     /// phones (off by default: measured, it does not help on the dev set).
     #[arg(long)]
@@ -189,6 +193,10 @@ impl ModelArgs {
         b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
         b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).min(16);
         b.max_prons = self.max_prons.unwrap_or(b.max_prons).clamp(1, 256);
+        b.pron_weight = self.pron_weight.unwrap_or(b.pron_weight);
+        if !(b.pron_weight >= 0.0) || !b.pron_weight.is_finite() {
+            bail!("--pron-weight must be a finite number of at least 0");
+        }
         b.adaptive = !self.no_adaptive;
         b.anglicize = self.anglicize || b.anglicize;
         b.class_lm = !self.no_class_lm;

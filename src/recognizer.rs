@@ -176,7 +176,7 @@ pub struct Recognizer {
     g2p: std::sync::OnceLock<Option<G2p>>,
     /// Pronunciations already worked out per spoken word, so a changed list only costs its
     /// new words.
-    pron_cache: Mutex<HashMap<String, Vec<Vec<u16>>>>,
+    pron_cache: Mutex<HashMap<String, Vec<(Vec<u16>, f32)>>>,
 }
 
 impl Recognizer {
@@ -327,9 +327,13 @@ impl Recognizer {
             let prons = self.word_prons(w);
             cache.insert(w.to_string(), prons);
         }
-        EntityTrie::build(
+        let weight = self.cfg.bias.pron_weight;
+        EntityTrie::build_weighted(
             entries,
-            |w| cache.get(w).cloned().unwrap_or_default(),
+            |w| {
+                let prons = cache.get(w).map(Vec::as_slice).unwrap_or_default();
+                prons.iter().map(|(p, c)| (p.clone(), weight * c)).collect()
+            },
             self.roles.word_boundary,
             self.cfg.bias.max_prons,
         )
@@ -364,8 +368,10 @@ impl Recognizer {
             .as_ref()
     }
 
-    /// Pronunciations of one spoken word in model token ids, best first, no duplicates.
-    fn word_prons(&self, word: &str) -> Vec<Vec<u16>> {
+    /// Pronunciations of one spoken word in model token ids with their costs (ln, at most 0:
+    /// a G2P n-best entry's score below the best, a G2G variant's cost; the lexicon's and the
+    /// G2P's best cost 0), no duplicates (a pronunciation found twice keeps its lower cost).
+    fn word_prons(&self, word: &str) -> Vec<(Vec<u16>, f32)> {
         let tokens = self.model.tokens();
         let to_ids = |phones: &[String]| -> Option<Vec<u16>> {
             let ids: Option<Vec<u16>> = crate::g2p::lexicon_phones(phones)
@@ -374,10 +380,12 @@ impl Recognizer {
                 .collect();
             ids.filter(|v| !v.is_empty())
         };
-        let mut out: Vec<Vec<u16>> = Vec::new();
-        let add = |p: Vec<u16>, out: &mut Vec<Vec<u16>>| {
-            if !out.contains(&p) {
-                out.push(p);
+        let mut out: Vec<(Vec<u16>, f32)> = Vec::new();
+        let add = |p: Vec<u16>, cost: f32, out: &mut Vec<(Vec<u16>, f32)>| {
+            let cost = if cost.is_finite() { cost.min(0.0) } else { 0.0 };
+            match out.iter_mut().find(|(q, _)| *q == p) {
+                Some(slot) => slot.1 = slot.1.max(cost),
+                None => out.push((p, cost)),
             }
         };
         let g2p = if self.cfg.bias.g2p_nbest > 0 {
@@ -388,9 +396,11 @@ impl Recognizer {
         if let Some(g2p) = g2p {
             match g2p.nbest_aligned(word, self.cfg.bias.g2p_nbest) {
                 Ok(bases) => {
+                    let best = bases.first().map_or(0.0, |b| b.log_prob);
+                    let cost = |b: &crate::g2p::Pronunciation| b.log_prob - best;
                     for b in &bases {
                         if let Some(ids) = to_ids(&b.phones) {
-                            add(ids, &mut out);
+                            add(ids, cost(b), &mut out);
                         }
                     }
                     // The same as an English speaker says it (foreign phones mapped).
@@ -398,9 +408,10 @@ impl Recognizer {
                         for b in &bases {
                             let phones = crate::g2p::lexicon_phones(&b.phones);
                             let known = |p: &str| tokens.id(p).is_some();
+                            // The same pronunciation in English phones: as likely as its base.
                             if let Some(a) = crate::g2p::anglicize::anglicize(&phones, known) {
                                 if let Some(ids) = to_ids(&a) {
-                                    add(ids, &mut out);
+                                    add(ids, cost(b), &mut out);
                                 }
                             }
                         }
@@ -413,7 +424,7 @@ impl Recognizer {
                         };
                         for v in crate::g2p::variants::variants(word, &bases, &opts) {
                             if let Some(ids) = to_ids(&v.phones) {
-                                add(ids, &mut out);
+                                add(ids, -v.cost, &mut out);
                             }
                         }
                     }
@@ -423,7 +434,7 @@ impl Recognizer {
         }
         if let Some(id) = self.lexicon.word_id(word) {
             for p in self.lexicon.prons_of(id) {
-                add(p.to_vec(), &mut out);
+                add(p.to_vec(), 0.0, &mut out);
             }
         }
         out

@@ -153,6 +153,8 @@ fn anglicized_pronunciations_are_added_only_when_asked() {
         let mut cfg =
             nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
         cfg.bias.anglicize = anglicize;
+        // The G2P's first two choices (its third already has an English r).
+        cfg.bias.g2p_nbest = 2;
         let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
         let trie = rec
             .prepare_entities(vec![BiasEntry {
@@ -189,4 +191,45 @@ fn anglicized_pronunciations_are_added_only_when_asked() {
     for p in &plain {
         assert!(english.contains(p), "the G2P's own are kept");
     }
+}
+
+#[test]
+fn pronunciation_costs_follow_the_g2p_scores_only_when_weighted() {
+    // (pronunciation, cost) of every path of "Joaquin" in the entity trie.
+    let costs = |weight: f32| -> Vec<f32> {
+        let mut cfg =
+            nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
+        cfg.bias.pron_weight = weight;
+        cfg.bias.g2p_nbest = 3;
+        let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
+        let trie = rec
+            .prepare_entities(vec![BiasEntry {
+                display: "Joaquin".into(),
+                words: vec!["joaquin".into()],
+                weight: 1.0,
+                partial: false,
+                family: false,
+            }])
+            .unwrap();
+        let lx = trie.trie();
+        let mut out = Vec::new();
+        let mut stack = vec![nomen::lexicon::ROOT];
+        while let Some(n) = stack.pop() {
+            for i in 0..lx.labels(n).len() {
+                out.push(lx.label_cost(n, i));
+            }
+            stack.extend(lx.children(n).iter().map(|e| e.child));
+        }
+        out.sort_by(|a, b| b.total_cmp(a));
+        out
+    };
+    let flat = costs(0.0);
+    let weighted = costs(0.5);
+    eprintln!("{flat:?}\n{weighted:?}");
+    assert!(flat.len() >= 2 && flat.iter().all(|&c| c == 0.0));
+    assert_eq!(flat.len(), weighted.len());
+    // The G2P's best costs nothing, its other choices less than nothing.
+    assert_eq!(weighted[0], 0.0);
+    assert!(weighted[1..].iter().any(|&c| c < 0.0));
+    assert!(weighted.iter().all(|&c| c <= 0.0 && c.is_finite()));
 }

@@ -26,6 +26,9 @@ SETTINGS = [
     ("all + 5 G2G variants 2", "--g2g-variants 2"),
     ("all + English renderings", "--anglicize"),
     ("all, lexicon prons only", "--g2p-nbest 0"),
+    ("all, G2P 2-best", "--g2p-nbest 2"),
+    ("all, every pronunciation the same (no pron costs)", "--pron-weight 0"),
+    ("all, G2P 2-best, no pron costs (the defaults before)", "--g2p-nbest 2 --pron-weight 0"),
 ]
 
 

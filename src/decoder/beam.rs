@@ -467,9 +467,10 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
                 continue;
             }
             let (word_start, conf) = (n.word_start, n.conf_at(t));
-            for &w in labels {
+            for (i, &w) in labels.iter().enumerate() {
                 let done = Hyp {
                     score: score + ent.completion_score(w, &b, cfg.lm_weight) - la_child
+                        + trie.label_cost(edge.child, i)
                         + cfg.word_bonus,
                     node: ROOT,
                     lm: self.lm.null(),
@@ -627,8 +628,9 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
                 let Some((ent, b)) = self.bias else { continue };
                 let local = h.node - self.ent_base;
                 let la = ent.lookahead(local, &b, cfg.lm_weight);
-                for &w in ent.trie().labels(local) {
+                for (i, &w) in ent.trie().labels(local).iter().enumerate() {
                     let score = h.score + ent.completion_score(w, &b, cfg.lm_weight) - la
+                        + ent.trie().label_cost(local, i)
                         + cfg.word_bonus
                         + cfg.lm_weight * self.lm.end(self.lm.null());
                     out.push(Hypothesis {

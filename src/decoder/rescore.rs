@@ -283,7 +283,9 @@ impl Frames {
                 }
                 let mut found: HashMap<WordId, f32, BuildHasherDefault<Fx>> = HashMap::default();
                 for (&key, &(sc, _, _)) in &cur {
-                    for &w in trie.labels(key / 2) {
+                    for (i, &w) in trie.labels(key / 2).iter().enumerate() {
+                        // The pronunciation's own cost counts as acoustic evidence against it.
+                        let sc = sc + trie.label_cost(key / 2, i);
                         let slot = found.entry(w).or_insert(f32::NEG_INFINITY);
                         if sc > *slot {
                             *slot = sc;

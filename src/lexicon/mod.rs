@@ -58,6 +58,9 @@ pub struct Lexicon {
     edges: Vec<Edge>,
     first_label: Vec<u32>,
     labels: Vec<WordId>,
+    /// What each label's pronunciation costs (ln, at most 0; see [`Lexicon::build_weighted`]);
+    /// empty when every pronunciation costs 0.
+    label_cost: Vec<f32>,
     lookahead: Vec<f32>,
     prons: usize,
     /// Word `w`'s pronunciations are `pron_phones[pron_start[p]..pron_start[p + 1]]` for `p`
@@ -112,6 +115,17 @@ impl Lexicon {
         entries: impl IntoIterator<Item = (&'a str, P)>,
         lm_word: impl Fn(&str) -> Option<(u32, f32)>,
     ) -> Result<Lexicon, String> {
+        Self::build_weighted(entries.into_iter().map(|(w, p)| (w, p, 0.0)), lm_word)
+    }
+
+    /// Builds a lexicon from `(word, token ids, cost)` triples: `cost` (ln, at most 0) is
+    /// how much less likely that pronunciation is than the word's best one (a G2P's second
+    /// choice, a letter-to-sound variant); [`Lexicon::label_cost`] gives it back. A
+    /// pronunciation given twice keeps its better cost.
+    pub fn build_weighted<'a, P: AsRef<[u16]>>(
+        entries: impl IntoIterator<Item = (&'a str, P, f32)>,
+        lm_word: impl Fn(&str) -> Option<(u32, f32)>,
+    ) -> Result<Lexicon, String> {
         let mut words: Vec<String> = Vec::new();
         let mut lm_ids: Vec<u32> = Vec::new();
         let mut word_index: HashMap<String, WordId> = HashMap::new();
@@ -119,9 +133,10 @@ impl Lexicon {
         // All phone sequences in one buffer: (offset, len, word) per pronunciation.
         let mut phone_buf: Vec<u16> = Vec::new();
         let mut spans: Vec<(u32, u32, WordId)> = Vec::new();
+        let mut costs: Vec<f32> = Vec::new();
         let mut dropped = 0usize;
         let mut last: Option<(&str, WordId)> = None;
-        for (word, phones) in entries {
+        for (word, phones, cost) in entries {
             let phones = phones.as_ref();
             if phones.is_empty() {
                 continue;
@@ -146,6 +161,7 @@ impl Lexicon {
             };
             last = Some((word, id));
             spans.push((phone_buf.len() as u32, phones.len() as u32, id));
+            costs.push(if cost.is_finite() { cost.min(0.0) } else { 0.0 });
             phone_buf.extend_from_slice(phones);
         }
         if dropped > 0 {
@@ -154,13 +170,28 @@ impl Lexicon {
         if spans.is_empty() {
             return Err("no usable pronunciations".into());
         }
-        let seq = |&(o, l, _): &(u32, u32, WordId)| &phone_buf[o as usize..(o + l) as usize];
-        spans.sort_unstable_by(|a, b| seq(a).cmp(seq(b)).then(a.2.cmp(&b.2)));
+        let weighted = costs.iter().any(|&c| c < 0.0);
+        // The cost rides along in the span (its bits: spans are sorted and deduplicated).
+        let mut spans: Vec<(u32, u32, WordId, u32)> = spans
+            .iter()
+            .zip(&costs)
+            .map(|(&(o, l, w), c)| (o, l, w, c.to_bits()))
+            .collect();
+        let seq =
+            |&(o, l, _, _): &(u32, u32, WordId, u32)| &phone_buf[o as usize..(o + l) as usize];
+        let cost = |s: &(u32, u32, WordId, u32)| f32::from_bits(s.3);
+        spans.sort_unstable_by(|a, b| {
+            seq(a)
+                .cmp(seq(b))
+                .then(a.2.cmp(&b.2))
+                .then(cost(b).total_cmp(&cost(a)))
+        });
         spans.dedup_by(|a, b| a.2 == b.2 && seq(a) == seq(b));
-        let prons: Vec<(&[u16], WordId)> = spans.iter().map(|s| (seq(s), s.2)).collect();
+        let prons: Vec<(&[u16], WordId, f32)> =
+            spans.iter().map(|s| (seq(s), s.2, cost(s))).collect();
         // Per-word pronunciation table, in the order they were given.
         let mut by_word: Vec<(WordId, u32, u32)> =
-            spans.iter().map(|&(o, l, w)| (w, o, l)).collect();
+            spans.iter().map(|&(o, l, w, _)| (w, o, l)).collect();
         by_word.sort_unstable();
         let mut word_first_pron = vec![0u32; words.len() + 1];
         let mut pron_start = Vec::with_capacity(by_word.len() + 1);
@@ -178,10 +209,10 @@ impl Lexicon {
         // Nodes in depth-first order of the sorted pronunciations.
         let mut parent: Vec<NodeId> = vec![ROOT];
         let mut token: Vec<u16> = vec![0];
-        let mut node_labels: Vec<(NodeId, WordId)> = Vec::with_capacity(prons.len());
+        let mut node_labels: Vec<(NodeId, WordId, f32)> = Vec::with_capacity(prons.len());
         let mut path: Vec<NodeId> = vec![ROOT];
         let mut prev: &[u16] = &[];
-        for &(phones, word) in &prons {
+        for &(phones, word, c) in &prons {
             let common = phones
                 .iter()
                 .zip(prev.iter())
@@ -194,7 +225,7 @@ impl Lexicon {
                 token.push(t);
                 path.push(id);
             }
-            node_labels.push((*path.last().unwrap_or(&ROOT), word));
+            node_labels.push((*path.last().unwrap_or(&ROOT), word, c));
             prev = phones;
         }
         let n = parent.len();
@@ -217,19 +248,24 @@ impl Lexicon {
             };
             fill[p] += 1;
         }
-        node_labels.sort_unstable();
-        node_labels.dedup();
+        node_labels.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
+        node_labels.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
         let mut first_label = vec![0u32; n + 1];
-        for &(node, _) in &node_labels {
+        for &(node, _, _) in &node_labels {
             first_label[node as usize + 1] += 1;
         }
         for i in 0..n {
             first_label[i + 1] += first_label[i];
         }
-        let labels: Vec<WordId> = node_labels.iter().map(|&(_, w)| w).collect();
+        let labels: Vec<WordId> = node_labels.iter().map(|&(_, w, _)| w).collect();
+        let label_cost: Vec<f32> = if weighted {
+            node_labels.iter().map(|&(_, _, c)| c).collect()
+        } else {
+            Vec::new()
+        };
         // Look-ahead: best unigram below each node. Children have larger ids than parents.
         let mut lookahead = vec![f32::NEG_INFINITY; n];
-        for &(node, w) in &node_labels {
+        for &(node, w, _) in &node_labels {
             let s = word_score[w as usize];
             if s > lookahead[node as usize] {
                 lookahead[node as usize] = s;
@@ -251,6 +287,7 @@ impl Lexicon {
             edges,
             first_label,
             labels,
+            label_cost,
             lookahead,
             prons: prons.len(),
             word_first_pron,
@@ -271,6 +308,17 @@ impl Lexicon {
     pub fn labels(&self, node: NodeId) -> &[WordId] {
         let n = node as usize;
         &self.labels[self.first_label[n] as usize..self.first_label[n + 1] as usize]
+    }
+
+    /// What the pronunciation ending at `node` costs its word `labels(node)[i]` (ln, at most
+    /// 0; 0 for a lexicon built without costs).
+    #[inline]
+    pub fn label_cost(&self, node: NodeId, i: usize) -> f32 {
+        if self.label_cost.is_empty() {
+            0.0
+        } else {
+            self.label_cost[self.first_label[node as usize] as usize + i]
+        }
     }
 
     /// Best unigram log-probability of any word at or below `node` (0 at the root).
@@ -579,6 +627,36 @@ mod tests {
         assert_eq!(lx.lookahead(n123), -5.0);
         assert_eq!(lx.lookahead(lx.child(ROOT, 4).unwrap()), -2.0);
         assert_eq!(lx.lookahead(ROOT), 0.0);
+    }
+
+    #[test]
+    fn pronunciation_costs_ride_with_their_labels() {
+        let lx = Lexicon::build_weighted(
+            [
+                ("ann", vec![1u16, 2], 0.0),
+                ("ann", vec![1, 3], -1.5),
+                // Given twice: the better cost stays.
+                ("ann", vec![1, 3], -0.5),
+                ("anne", vec![1, 3], -2.0),
+            ],
+            |_| Some((0, -1.0)),
+        )
+        .unwrap();
+        let n1 = lx.child(ROOT, 1).unwrap();
+        let n12 = lx.child(n1, 2).unwrap();
+        let n13 = lx.child(n1, 3).unwrap();
+        assert_eq!(lx.label_cost(n12, 0), 0.0);
+        let costs: Vec<(String, f32)> = lx
+            .labels(n13)
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| (lx.word(w).to_string(), lx.label_cost(n13, i)))
+            .collect();
+        assert_eq!(costs, vec![("ann".into(), -0.5), ("anne".into(), -2.0)]);
+        // Built without costs: every label costs 0.
+        let plain = tiny();
+        let n = plain.child(ROOT, 4).unwrap();
+        assert_eq!(plain.label_cost(n, 0), 0.0);
     }
 
     #[test]
