@@ -194,7 +194,7 @@ impl ModelArgs {
         b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).min(16);
         b.max_prons = self.max_prons.unwrap_or(b.max_prons).clamp(1, 256);
         b.pron_weight = self.pron_weight.unwrap_or(b.pron_weight);
-        if !(b.pron_weight >= 0.0) || !b.pron_weight.is_finite() {
+        if !b.pron_weight.is_finite() || b.pron_weight < 0.0 {
             bail!("--pron-weight must be a finite number of at least 0");
         }
         b.adaptive = !self.no_adaptive;

@@ -57,6 +57,9 @@ pub enum Search {
     Greedy,
 }
 
+/// A word's pronunciations (model token ids) with their costs (ln, at most 0).
+type WordProns = Vec<(Vec<u16>, f32)>;
+
 /// Everything the recognizer is built from.
 #[derive(Debug, Clone)]
 pub struct RecognizerConfig {
@@ -176,7 +179,7 @@ pub struct Recognizer {
     g2p: std::sync::OnceLock<Option<G2p>>,
     /// Pronunciations already worked out per spoken word, so a changed list only costs its
     /// new words.
-    pron_cache: Mutex<HashMap<String, Vec<(Vec<u16>, f32)>>>,
+    pron_cache: Mutex<HashMap<String, WordProns>>,
 }
 
 impl Recognizer {
@@ -371,7 +374,7 @@ impl Recognizer {
     /// Pronunciations of one spoken word in model token ids with their costs (ln, at most 0:
     /// a G2P n-best entry's score below the best, a G2G variant's cost; the lexicon's and the
     /// G2P's best cost 0), no duplicates (a pronunciation found twice keeps its lower cost).
-    fn word_prons(&self, word: &str) -> Vec<(Vec<u16>, f32)> {
+    fn word_prons(&self, word: &str) -> WordProns {
         let tokens = self.model.tokens();
         let to_ids = |phones: &[String]| -> Option<Vec<u16>> {
             let ids: Option<Vec<u16>> = crate::g2p::lexicon_phones(phones)
