@@ -297,10 +297,18 @@ fn combine(
     boundary: Option<u16>,
     cap: usize,
 ) -> Vec<(Vec<u16>, f32)> {
-    // Variant index per word, enumerated in order; at most `cap` combinations can be kept,
-    // and the cheapest `cap` of every word's first `cap` variants contain the answer.
-    let per_word: Vec<&[(Vec<u16>, f32)]> =
-        per_word.iter().map(|v| &v[..v.len().min(cap)]).collect();
+    // Each word's variants cheapest first (a stable sort: ties keep the given order), at
+    // most `cap` of them: no combination of more could be among the `cap` cheapest.
+    let per_word: Vec<Vec<&(Vec<u16>, f32)>> = per_word
+        .iter()
+        .map(|v| {
+            let mut v: Vec<&(Vec<u16>, f32)> = v.iter().collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1));
+            v.truncate(cap);
+            v
+        })
+        .collect();
+    // The `cap` cheapest combinations (variant index per word), word by word.
     let mut combos: Vec<(f32, Vec<usize>)> = vec![(0.0, Vec::new())];
     for variants in &per_word {
         let mut next: Vec<(f32, Vec<usize>)> = Vec::new();
@@ -317,11 +325,16 @@ fn combine(
     }
     let mut out: Vec<(Vec<u16>, f32)> = Vec::new();
     for (c, idx) in combos {
+        // Joined without, then with, the boundary at each junction; never more than `cap`
+        // (a name of many words must not make 2^words paths).
         let mut joins: Vec<Vec<u16>> = vec![Vec::new()];
         for (w, &k) in idx.iter().enumerate() {
             let v = &per_word[w][k].0;
             let mut next = Vec::new();
             for j in &joins {
+                let mut p = j.clone();
+                p.extend_from_slice(v);
+                next.push(p);
                 if w > 0 {
                     if let Some(b) = boundary {
                         let mut p = j.clone();
@@ -330,14 +343,10 @@ fn combine(
                         next.push(p);
                     }
                 }
-                let mut p = j.clone();
-                p.extend_from_slice(v);
-                next.push(p);
             }
+            next.truncate(cap);
             joins = next;
         }
-        // Without boundaries first, then with them between all words.
-        joins.sort_by_key(|p| boundary.map_or(0, |b| p.iter().filter(|&&u| u == b).count()));
         for j in joins {
             if out.len() < cap && !out.iter().any(|(p, _)| *p == j) {
                 out.push((j, c));
@@ -391,6 +400,15 @@ mod tests {
                 (vec![1, 8], -1.5)
             ]
         );
+    }
+
+    #[test]
+    fn a_name_of_many_words_keeps_at_most_cap_paths() {
+        let word = vec![(vec![1u16, 2], 0.0), (vec![3], -1.0)];
+        let c = combine(&vec![word; 40], Some(9), 16);
+        assert_eq!(c.len(), 16);
+        // The cheapest first: every word's best variant, no boundary.
+        assert_eq!(c[0], ([1u16, 2].repeat(40), 0.0));
     }
 
     #[test]
