@@ -67,6 +67,10 @@ pub struct BiasConfig {
     /// Rescoring: what a frame costs when a similar unit (vowel for vowel, s for ʃ ...)
     /// stands for the name's unit, below that unit's own score.
     pub rescore_similar: f32,
+    /// Rescoring: use the learned unit confusion costs of the model directory
+    /// (`confusions.tsv`) instead of the similar-phone groups where the file exists (off:
+    /// measured, the hand-made groups find more names on dev).
+    pub rescore_confusions: bool,
     /// Rescoring: added when the span holds a given or family name of the entity that would
     /// replace it (the rest of that person's name is likely next to it).
     pub rescore_anchor: f32,
@@ -95,6 +99,7 @@ impl Default for BiasConfig {
             rescore_floor: 3.0,
             rescore_margin: 1.0,
             rescore_similar: 2.0,
+            rescore_confusions: false,
             rescore_anchor: 6.0,
         }
     }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod bench;
+mod confusions;
 mod peer;
 
 #[derive(Parser)]
@@ -42,6 +43,10 @@ enum Command {
     /// Write the word LM as an ARPA text LM (for peer comparisons).
     #[command(hide = true)]
     ExportArpa(peer::ExportArpaArgs),
+    /// Count which unit the acoustic model hears for each unit said, over transcribed audio
+    /// (builds models-quantized/confusions.tsv; see tools/make_confusions.py).
+    #[command(hide = true)]
+    Confusions(confusions::ConfusionArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -147,6 +152,11 @@ pub struct ModelArgs {
     /// Biasing: turn off phonetic-distance rescoring after decoding (technique 3).
     #[arg(long)]
     no_rescore: bool,
+    /// Biasing, rescoring: use the learned unit confusion costs (confusions.tsv, from
+    /// tools/make_confusions.py) instead of the similar-phone groups (off by default:
+    /// measured, it finds fewer names on dev).
+    #[arg(long)]
+    confusions: bool,
     /// Biasing, rescoring: most one frame of a unit may cost below the frame's best (ln units).
     #[arg(long)]
     rescore_floor: Option<f32>,
@@ -202,6 +212,7 @@ impl ModelArgs {
         b.class_lm = !self.no_class_lm;
         b.lookup = !self.no_lookup;
         b.rescore = !self.no_rescore;
+        b.rescore_confusions = self.confusions || b.rescore_confusions;
         b.rescore_floor = self.rescore_floor.unwrap_or(b.rescore_floor);
         b.rescore_margin = self.rescore_margin.unwrap_or(b.rescore_margin);
         b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);
@@ -914,6 +925,7 @@ fn main() {
         Command::Bench(a) => bench::run(a).map(|()| true),
         Command::Listen(a) => listen(a),
         Command::ExportArpa(a) => peer::export_arpa(a).map(|()| true),
+        Command::Confusions(a) => confusions::run(a).map(|()| true),
     };
     match result {
         Ok(true) => {}

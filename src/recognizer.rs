@@ -6,6 +6,7 @@
 use crate::audio::segment::{speech_segments, SegmentConfig};
 use crate::audio::Audio16k;
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
+use crate::decoder::confusion::Confusions;
 use crate::decoder::lookup::{lookup_entities, LookupConfig};
 use crate::decoder::rescore::{rescore_entities, RescoreConfig, RescoreContext};
 use crate::decoder::similar::SimilarUnits;
@@ -23,6 +24,8 @@ use std::time::Instant;
 pub const LM_FILE: &str = "en-us.lm.bin";
 /// File name of the pronunciation lexicon in the model directory.
 pub const LEXICON_FILE: &str = "lexicon.txt";
+/// Learned unit confusion counts in the model directory (optional; `tools/make_confusions.py`).
+pub const CONFUSIONS_FILE: &str = "confusions.tsv";
 /// The G2P model's encoder in the model directory (its presence turns the G2P on).
 pub const G2P_ENCODER_FILE: &str = "g2p_encoder.onnx";
 
@@ -172,6 +175,8 @@ pub struct Recognizer {
     roles: TokenRoles,
     /// Which units sound alike (for the rescoring).
     similar: SimilarUnits,
+    /// Learned unit confusion costs for the rescoring (empty without `confusions.tsv`).
+    confusions: Confusions,
     cfg: RecognizerConfig,
     load_times: LoadTimes,
     entities: Option<std::sync::Arc<EntityTrie>>,
@@ -220,12 +225,28 @@ impl Recognizer {
             word_boundary: tokens.word_boundary().map(to_u16).transpose()?,
         };
         let similar = SimilarUnits::from_symbols(tokens.symbols());
+        // Learned confusion costs, if the model directory has them (a model without them
+        // gets the similar-phone groups).
+        let conf_path = cfg.model.dir.join(CONFUSIONS_FILE);
+        let confusions = if cfg.bias.rescore_confusions && conf_path.exists() {
+            let id = |s: &str| tokens.id(s).and_then(|i| u16::try_from(i).ok());
+            match Confusions::read_counts(&conf_path, id) {
+                Ok(c) => Confusions::from_counts(&c, tokens.len(), cfg.bias.rescore_floor),
+                Err(e) => {
+                    log::warn!("{}: {e}; using similar-phone groups", conf_path.display());
+                    Confusions::default()
+                }
+            }
+        } else {
+            Confusions::default()
+        };
         Ok(Recognizer {
             model,
             lm,
             lexicon,
             roles,
             similar,
+            confusions,
             cfg,
             load_times: LoadTimes {
                 model_s,
@@ -236,6 +257,13 @@ impl Recognizer {
             g2p: std::sync::OnceLock::new(),
             pron_cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The learned unit confusion costs the rescoring uses (empty unless
+    /// [`crate::bias::BiasConfig::rescore_confusions`] is set and the model directory has
+    /// [`CONFUSIONS_FILE`]).
+    pub fn confusions(&self) -> &Confusions {
+        &self.confusions
     }
 
     /// How long loading took.
@@ -475,6 +503,7 @@ impl Recognizer {
                         decoder: self.cfg.decoder,
                         roles: self.roles,
                         similar: &self.similar,
+                        confusions: &self.confusions,
                     };
                     best.words = rescore_entities(
                         &best.words,

@@ -233,3 +233,24 @@ fn pronunciation_costs_follow_the_g2p_scores_only_when_weighted() {
     assert!(weighted[1..].iter().any(|&c| c < 0.0));
     assert!(weighted.iter().all(|&c| c <= 0.0 && c.is_finite()));
 }
+
+#[test]
+fn learned_confusions_are_loaded_only_when_asked() {
+    let load = |on: bool| {
+        let mut cfg =
+            nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
+        cfg.bias.rescore_confusions = on;
+        nomen::recognizer::Recognizer::load(cfg).unwrap()
+    };
+    let off = load(false);
+    assert!(off.confusions().is_empty());
+    let on = load(true);
+    let tokens = on.model().tokens();
+    let id = |s: &str| tokens.id(s).unwrap() as u16;
+    // The model often hears the lax vowel as the tense one: a cost between 0 and the floor.
+    let ih = on.confusions().of(id("ɪ"));
+    let c = ih.iter().find(|&&(o, _)| o == id("i")).map(|&(_, c)| c);
+    assert!(matches!(c, Some(c) if c < 0.0 && c > -3.0), "{ih:?}");
+    // Nothing costs less than hearing the unit itself.
+    assert!(ih.iter().all(|&(o, c)| o != id("ɪ") && c <= 0.0));
+}

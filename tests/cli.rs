@@ -268,3 +268,48 @@ fn one_hour_file_is_transcribed() {
     assert!((3595.0..3600.0).contains(&start), "first word at {start} s");
     let _ = std::fs::remove_file(&p);
 }
+
+#[test]
+fn confusions_counts_said_against_heard_units_over_the_fixtures() {
+    // Every fixture with its expected phones: the counts must cover each said unit once,
+    // and most units must be heard as themselves (the fixtures are clean TTS).
+    let list = std::fs::read_to_string("tests/fixtures/audio/fixtures.tsv").unwrap();
+    let manifest = tmp("confusions.jsonl");
+    let mut rows = String::new();
+    let mut said = 0usize;
+    for line in list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let phones = f[3].replace('|', " ");
+        said += phones.split_whitespace().count();
+        let audio = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture(f[0]));
+        let row = serde_json::json!({"audio": audio.display().to_string(), "phones": phones});
+        rows.push_str(&format!("{row}\n"));
+    }
+    std::fs::write(&manifest, rows).unwrap();
+    let out = nomen(&["confusions", "--manifest", manifest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (mut total, mut right) = (0usize, 0usize);
+    for line in text(&out.stdout).lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 3, "{line}");
+        let c: usize = f[2].parse().unwrap();
+        total += c;
+        if f[0] == f[1] {
+            right += c;
+        }
+    }
+    assert_eq!(total, said, "one count per said unit");
+    assert!(right * 10 >= total * 6, "{right} of {total} heard as said");
+    // A row without phones is a clear error.
+    std::fs::write(&manifest, "{\"audio\": \"x.wav\"}\n").unwrap();
+    let out = nomen(&["confusions", "--manifest", manifest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("phones"),
+        "{}",
+        text(&out.stderr)
+    );
+}

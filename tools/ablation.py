@@ -25,6 +25,7 @@ SETTINGS = [
     ("all (default)", ""),
     ("all + 5 G2G variants 2", "--g2g-variants 2"),
     ("all + English renderings", "--anglicize"),
+    ("all + learned confusions", "--confusions"),
     ("all, lexicon prons only", "--g2p-nbest 0"),
     ("all, G2P 2-best", "--g2p-nbest 2"),
     ("all, every pronunciation the same (no pron costs)", "--pron-weight 0"),

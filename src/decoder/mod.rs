@@ -6,6 +6,7 @@
 //! is built (see `tests/no_alloc.rs`).
 
 mod beam;
+pub mod confusion;
 mod hash;
 pub mod lookup;
 pub mod rescore;

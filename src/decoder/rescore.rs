@@ -12,6 +12,7 @@
 //! the span's words, the entity class score for the entity, and the LM score of the word after
 //! the span in both contexts. The entity replaces the span when it wins by `margin`.
 
+use super::confusion::Confusions;
 use super::similar::SimilarUnits;
 use super::{DecodedWord, DecoderConfig, LanguageModel, TokenRoles};
 use crate::bias::{BiasConfig, EntityTrie};
@@ -86,6 +87,8 @@ pub struct RescoreContext<'a, L: LanguageModel> {
     pub decoder: DecoderConfig,
     pub roles: TokenRoles,
     pub similar: &'a SimilarUnits,
+    /// Learned per-pair costs; used instead of `similar` when not empty.
+    pub confusions: &'a Confusions,
 }
 
 /// Frame scores with the floor and similar units applied, worked out once per utterance.
@@ -109,7 +112,9 @@ impl Frames {
         floor: f32,
         similar: &SimilarUnits,
         similar_cost: f32,
+        confusions: &Confusions,
     ) -> Frames {
+        let learned = !confusions.is_empty();
         let t_len = data.len() / v.max(1);
         let mut f = Frames {
             v,
@@ -125,8 +130,13 @@ impl Frames {
             f.max_e.push(me);
             for (u, &x) in row.iter().enumerate() {
                 let mut s = x.max(me - floor);
-                for &o in similar.of(u as u16) {
-                    s = s.max(row[o as usize] - similar_cost);
+                for &(o, c) in confusions.of(u as u16) {
+                    s = s.max(row[o as usize] + c);
+                }
+                if !learned {
+                    for &o in similar.of(u as u16) {
+                        s = s.max(row[o as usize] - similar_cost);
+                    }
                 }
                 f.unit.push(s);
             }
@@ -359,6 +369,7 @@ pub fn rescore_entities<L: LanguageModel>(
         ctx.bias.rescore_floor,
         ctx.similar,
         ctx.bias.rescore_similar,
+        ctx.confusions,
     );
     let n_lex = ctx.lex.num_words() as u32;
     let wb = ctx.roles.word_boundary;
@@ -673,6 +684,7 @@ mod tests {
             decoder: DecoderConfig::default(),
             roles: ROLES,
             similar: &SimilarUnits::none(),
+            confusions: &Confusions::default(),
         };
         // Audio: 2 (9 close behind) 3 _ 4 5 _ 6 7 8: "us in pend".
         let f = frames(&[
@@ -787,6 +799,7 @@ mod tests {
                 decoder: DecoderConfig::default(),
                 roles: ROLES,
                 similar: &SimilarUnits::none(),
+                confusions: &Confusions::default(),
             };
             let out = rescore_entities(&words, &f, &ctx, &RescoreConfig::default());
             out.iter()
@@ -808,7 +821,15 @@ mod tests {
     #[test]
     fn alignment_cost_is_zero_on_the_best_path_and_bounded_by_the_floor() {
         let f = frames(&[(2, 0), (0, 1), (3, 0), (0, 1)]);
-        let fr = Frames::new(&f, V, ROLES, 5.0, &SimilarUnits::none(), 1.0);
+        let fr = Frames::new(
+            &f,
+            V,
+            ROLES,
+            5.0,
+            &SimilarUnits::none(),
+            1.0,
+            &Confusions::default(),
+        );
         let mut buf = Vec::new();
         assert!(fr.align(&[2, 3], 0, 4, &mut buf).abs() < 1e-5);
         // One unit wrong: costs exactly the floor on its frame.
