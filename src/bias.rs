@@ -67,6 +67,11 @@ pub struct BiasConfig {
     /// Rescoring: what a frame costs when a similar unit (vowel for vowel, s for ʃ ...)
     /// stands for the name's unit, below that unit's own score.
     pub rescore_similar: f32,
+    /// Rescoring: how many of the search's best hypotheses (within
+    /// [`crate::recognizer::NBEST_RESCORE_WITHIN`] of the best) are rescored and re-ranked
+    /// by their search score plus what their replacements gain; 1: the best alone. Lists
+    /// longer than [`crate::decoder::rescore::LARGE_LIST`] rescore the best alone.
+    pub rescore_nbest: usize,
     /// Rescoring: use the learned unit confusion costs of the model directory
     /// (`confusions.tsv`) instead of the similar-phone groups where the file exists (off:
     /// measured, the hand-made groups find more names on dev).
@@ -99,6 +104,7 @@ impl Default for BiasConfig {
             rescore_floor: 3.0,
             rescore_margin: 1.0,
             rescore_similar: 2.0,
+            rescore_nbest: 1,
             rescore_confusions: false,
             rescore_anchor: 6.0,
         }

@@ -157,6 +157,10 @@ pub struct ModelArgs {
     /// measured, it finds fewer names on dev).
     #[arg(long)]
     confusions: bool,
+    /// Biasing, rescoring: rescore this many of the search's best hypotheses (those within
+    /// 2 ln units of the best) and keep the best rescored one (1: the best alone).
+    #[arg(long, value_name = "N")]
+    rescore_nbest: Option<usize>,
     /// Biasing, rescoring: most one frame of a unit may cost below the frame's best (ln units).
     #[arg(long)]
     rescore_floor: Option<f32>,
@@ -213,6 +217,7 @@ impl ModelArgs {
         b.lookup = !self.no_lookup;
         b.rescore = !self.no_rescore;
         b.rescore_confusions = self.confusions || b.rescore_confusions;
+        b.rescore_nbest = self.rescore_nbest.unwrap_or(b.rescore_nbest).clamp(1, 16);
         b.rescore_floor = self.rescore_floor.unwrap_or(b.rescore_floor);
         b.rescore_margin = self.rescore_margin.unwrap_or(b.rescore_margin);
         b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);

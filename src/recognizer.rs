@@ -8,7 +8,7 @@ use crate::audio::Audio16k;
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::decoder::confusion::Confusions;
 use crate::decoder::lookup::{lookup_entities, LookupConfig};
-use crate::decoder::rescore::{rescore_entities, RescoreConfig, RescoreContext};
+use crate::decoder::rescore::{rescore_entities_scored, RescoreConfig, RescoreContext, LARGE_LIST};
 use crate::decoder::similar::SimilarUnits;
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
 use crate::g2p::G2p;
@@ -24,6 +24,10 @@ use std::time::Instant;
 pub const LM_FILE: &str = "en-us.lm.bin";
 /// File name of the pronunciation lexicon in the model directory.
 pub const LEXICON_FILE: &str = "lexicon.txt";
+/// With [`crate::bias::BiasConfig::rescore_nbest`] above 1, hypotheses scoring more than
+/// this below the best (ln units) are not rescored: they would need more than any
+/// replacement gains on dev to win, and each costs a full rescoring.
+pub const NBEST_RESCORE_WITHIN: f32 = 2.0;
 /// Learned unit confusion counts in the model directory (optional; `tools/make_confusions.py`).
 pub const CONFUSIONS_FILE: &str = "confusions.tsv";
 /// The G2P model's encoder in the model directory (its presence turns the G2P on).
@@ -491,7 +495,8 @@ impl Recognizer {
     pub fn decode_with(&self, post: &Posteriors, bias: Option<&EntityTrie>) -> Transcript {
         match self.cfg.search {
             Search::Beam => {
-                let Some(mut best) = self.nbest_with(post, bias).into_iter().next() else {
+                let hyps = self.nbest_with(post, bias);
+                let Some(mut best) = hyps.first().cloned() else {
                     return Transcript::default();
                 };
                 if let Some(b) = bias.filter(|_| self.cfg.bias.rescore) {
@@ -505,12 +510,31 @@ impl Recognizer {
                         similar: &self.similar,
                         confusions: &self.confusions,
                     };
-                    best.words = rescore_entities(
-                        &best.words,
-                        &post.data,
-                        &ctx,
-                        &RescoreConfig::for_list(b.entries().len()),
-                    );
+                    let rcfg = RescoreConfig::for_list(b.entries().len());
+                    // The n-best hypotheses close to the best are rescored each and re-ranked
+                    // by search score plus rescoring gain (large lists: the best only).
+                    let n = if b.entries().len() > LARGE_LIST {
+                        1
+                    } else {
+                        self.cfg.bias.rescore_nbest.max(1)
+                    };
+                    let mut top = f32::NEG_INFINITY;
+                    let first = hyps[0].score;
+                    for h in hyps
+                        .iter()
+                        .take(n)
+                        .filter(|h| h.score >= first - NBEST_RESCORE_WITHIN)
+                    {
+                        let (words, gain) =
+                            rescore_entities_scored(&h.words, &post.data, &ctx, &rcfg);
+                        if h.score + gain > top {
+                            top = h.score + gain;
+                            best = Hypothesis {
+                                words,
+                                score: h.score + gain,
+                            };
+                        }
+                    }
                 }
                 if let Some(b) = bias.filter(|_| self.cfg.bias.lookup) {
                     best.words = lookup_entities(

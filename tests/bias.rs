@@ -254,3 +254,19 @@ fn learned_confusions_are_loaded_only_when_asked() {
     // Nothing costs less than hearing the unit itself.
     assert!(ih.iter().all(|&(o, c)| o != id("ɪ") && c <= 0.0));
 }
+
+#[test]
+fn rescoring_the_n_best_keeps_the_names_the_best_alone_finds() {
+    let one = nomen::bias::BiasConfig::default();
+    assert_eq!(one.rescore_nbest, 1);
+    let five = nomen::bias::BiasConfig {
+        rescore_nbest: 5,
+        ..one
+    };
+    let (found_one, found_five) = (names_found(one), names_found(five));
+    eprintln!("n-best rescoring: 1 -> {found_one} of 8, 5 -> {found_five} of 8");
+    assert!(
+        found_five >= 6 && found_five >= found_one,
+        "{found_five} vs {found_one}"
+    );
+}

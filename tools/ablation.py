@@ -26,6 +26,7 @@ SETTINGS = [
     ("all + 5 G2G variants 2", "--g2g-variants 2"),
     ("all + English renderings", "--anglicize"),
     ("all + learned confusions", "--confusions"),
+    ("all + 3-best rescoring", "--rescore-nbest 3"),
     ("all, lexicon prons only", "--g2p-nbest 0"),
     ("all, G2P 2-best", "--g2p-nbest 2"),
     ("all, every pronunciation the same (no pron costs)", "--pron-weight 0"),

@@ -357,9 +357,21 @@ pub fn rescore_entities<L: LanguageModel>(
     ctx: &RescoreContext<'_, L>,
     cfg: &RescoreConfig,
 ) -> Vec<DecodedWord> {
+    rescore_entities_scored(words, frames, ctx, cfg).0
+}
+
+/// As [`rescore_entities`], with what the replacements gain together over `words` (ln
+/// units, each less the margin; 0 when nothing is replaced): added to the hypothesis'
+/// search score it ranks rescored hypotheses of an n-best list against each other.
+pub fn rescore_entities_scored<L: LanguageModel>(
+    words: &[DecodedWord],
+    frames: &[f32],
+    ctx: &RescoreContext<'_, L>,
+    cfg: &RescoreConfig,
+) -> (Vec<DecodedWord>, f32) {
     let v = ctx.roles.vocab;
     if v == 0 || words.is_empty() || frames.len() < v {
-        return words.to_vec();
+        return (words.to_vec(), 0.0);
     }
     let t_len = frames.len() / v;
     let f = Frames::new(
@@ -579,7 +591,7 @@ pub fn rescore_entities<L: LanguageModel>(
             }
         }
     }
-    out
+    (out, total[0])
 }
 
 /// Whether `part` is the first or last words of `whole` (a given or family name of it).
@@ -711,6 +723,10 @@ mod tests {
             vec![n, pend]
         );
         assert_eq!((out[0].start, out[0].end), (0, 5));
+        // What the replacement gains is reported (it ranks rescored n-best hypotheses).
+        let (same, gain) = rescore_entities_scored(&words, &f, &ctx, &RescoreConfig::default());
+        assert_eq!(same, out);
+        assert!(gain > 0.0, "{gain}");
 
         // Off: the same words when the first unit is clearly not the name's.
         let f2 = frames(&[
@@ -732,8 +748,8 @@ mod tests {
             ..ctx
         };
         assert_eq!(
-            rescore_entities(&words, &f2, &strict, &RescoreConfig::default()),
-            words
+            rescore_entities_scored(&words, &f2, &strict, &RescoreConfig::default()),
+            (words, 0.0)
         );
     }
 
