@@ -405,7 +405,7 @@ impl Recognizer {
 
     /// Pronunciations of one spoken word in model token ids with their costs (ln, at most 0:
     /// a G2P n-best entry's score below the best, a G2G variant's cost; the lexicon's and the
-    /// G2P's best cost 0), no duplicates (a pronunciation found twice keeps its lower cost).
+    /// G2P's best cost 0), no duplicates (a pronunciation found twice keeps the cheaper cost).
     fn word_prons(&self, word: &str) -> WordProns {
         let tokens = self.model.tokens();
         let to_ids = |phones: &[String]| -> Option<Vec<u16>> {
