@@ -4,7 +4,6 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use nomen::decoder::confusion::ConfusionCounts;
-use nomen::decoder::TokenRoles;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -22,12 +21,7 @@ pub struct ConfusionArgs {
 pub fn run(args: ConfusionArgs) -> Result<()> {
     let rec = args.model.load()?;
     let tokens = rec.model().tokens();
-    let to_u16 = |i: usize| u16::try_from(i).context("token id out of range");
-    let roles = TokenRoles {
-        vocab: tokens.len(),
-        blank: to_u16(tokens.blank())?,
-        word_boundary: tokens.word_boundary().map(to_u16).transpose()?,
-    };
+    let roles = rec.roles();
     let file = std::fs::File::open(&args.manifest)
         .with_context(|| format!("cannot read {}", args.manifest.display()))?;
     let base = args

@@ -263,6 +263,11 @@ impl Recognizer {
         })
     }
 
+    /// The acoustic model's blank and word-boundary tokens and its vocabulary size.
+    pub fn roles(&self) -> TokenRoles {
+        self.roles
+    }
+
     /// The learned unit confusion costs the rescoring uses (empty unless
     /// [`crate::bias::BiasConfig::rescore_confusions`] is set and the model directory has
     /// [`CONFUSIONS_FILE`]).
