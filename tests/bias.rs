@@ -147,24 +147,35 @@ fn phonetic_rescoring_finds_names_the_beam_search_missed() {
     assert!(found_off < found_on, "{found_off} vs {found_on}");
 }
 
+/// A recognizer with bias settings changed by `set`, and the entity trie of the one-word
+/// name `name`.
+fn one_name(
+    name: &str,
+    set: impl FnOnce(&mut nomen::bias::BiasConfig),
+) -> (nomen::recognizer::Recognizer, nomen::bias::EntityTrie) {
+    let mut cfg = nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
+    set(&mut cfg.bias);
+    let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
+    let trie = rec
+        .prepare_entities(vec![BiasEntry {
+            display: name.into(),
+            words: vec![name.to_lowercase()],
+            weight: 1.0,
+            partial: false,
+            family: false,
+        }])
+        .unwrap();
+    (rec, trie)
+}
+
 #[test]
 fn anglicized_pronunciations_are_added_only_when_asked() {
     let prons = |anglicize: bool| -> Vec<Vec<String>> {
-        let mut cfg =
-            nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
-        cfg.bias.anglicize = anglicize;
-        // The G2P's first two choices (its third already has an English r).
-        cfg.bias.g2p_nbest = 2;
-        let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
-        let trie = rec
-            .prepare_entities(vec![BiasEntry {
-                display: "Arrellano".into(),
-                words: vec!["arrellano".into()],
-                weight: 1.0,
-                partial: false,
-                family: false,
-            }])
-            .unwrap();
+        let (rec, trie) = one_name("Arrellano", |b| {
+            b.anglicize = anglicize;
+            // The G2P's first two choices (its third already has an English r).
+            b.g2p_nbest = 2;
+        });
         let tokens = rec.model().tokens();
         trie.trie()
             .prons_of(0)
@@ -197,20 +208,10 @@ fn anglicized_pronunciations_are_added_only_when_asked() {
 fn pronunciation_costs_follow_the_g2p_scores_only_when_weighted() {
     // (pronunciation, cost) of every path of "Joaquin" in the entity trie.
     let costs = |weight: f32| -> Vec<f32> {
-        let mut cfg =
-            nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
-        cfg.bias.pron_weight = weight;
-        cfg.bias.g2p_nbest = 3;
-        let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
-        let trie = rec
-            .prepare_entities(vec![BiasEntry {
-                display: "Joaquin".into(),
-                words: vec!["joaquin".into()],
-                weight: 1.0,
-                partial: false,
-                family: false,
-            }])
-            .unwrap();
+        let (_rec, trie) = one_name("Joaquin", |b| {
+            b.pron_weight = weight;
+            b.g2p_nbest = 3;
+        });
         let lx = trie.trie();
         let mut out = Vec::new();
         let mut stack = vec![nomen::lexicon::ROOT];

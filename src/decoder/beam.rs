@@ -40,6 +40,23 @@ struct Hyp<S> {
 }
 
 impl<S: Copy> Hyp<S> {
+    /// The hypothesis at the start of an utterance: no words, at the root, LM context `lm`.
+    fn start(lm: S) -> Self {
+        Hyp {
+            score: 0.0,
+            node: ROOT,
+            lm,
+            last: NO_TOKEN,
+            blank: true,
+            hist: NONE,
+            word_start: 0,
+            word_gap: 0.0,
+            new_word: NONE,
+            new_conf: 0.0,
+            new_start: 0,
+        }
+    }
+
     /// This hypothesis after emitting unit `p` (scored `gap` below the frame's best) into
     /// trie node `node` at frame `t`; `word_begins` when it leaves the root.
     #[inline]
@@ -171,19 +188,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         self.arena.clear();
         self.committed.clear();
         self.frame = 0;
-        self.cur.push(Hyp {
-            score: 0.0,
-            node: ROOT,
-            lm: self.lm.start(),
-            last: NO_TOKEN,
-            blank: true,
-            hist: NONE,
-            word_start: 0,
-            word_gap: 0.0,
-            new_word: NONE,
-            new_conf: 0.0,
-            new_start: 0,
-        });
+        self.cur.push(Hyp::start(self.lm.start()));
     }
 
     /// Frames decoded since the last reset.
@@ -734,15 +739,7 @@ mod tests {
         Hyp {
             score,
             node,
-            lm: 0,
-            last: NO_TOKEN,
-            blank: true,
-            hist: NONE,
-            word_start: 0,
-            word_gap: 0.0,
-            new_word: NONE,
-            new_conf: 0.0,
-            new_start: 0,
+            ..Hyp::start(0)
         }
     }
 
