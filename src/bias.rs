@@ -77,8 +77,13 @@ pub struct BiasConfig {
     /// measured, the hand-made groups find more names on dev).
     pub rescore_confusions: bool,
     /// Rescoring: added when the span holds a given or family name of the entity that would
-    /// replace it (the rest of that person's name is likely next to it).
+    /// replace it (the rest of that person's name is likely next to it), and when the
+    /// rescoring itself finds a given name over the span's first words.
     pub rescore_anchor: f32,
+    /// Rescoring: the anchor bonus only goes to a name whose alignment costs at most this
+    /// many floors per unit of its pronunciation (at most this share of its units heard as
+    /// something else): words swallowed after a given name are mostly well heard.
+    pub rescore_anchor_cost: f32,
 }
 
 impl Default for BiasConfig {
@@ -107,6 +112,7 @@ impl Default for BiasConfig {
             rescore_nbest: 1,
             rescore_confusions: false,
             rescore_anchor: 6.0,
+            rescore_anchor_cost: 0.5,
         }
     }
 }

@@ -173,6 +173,9 @@ pub struct ModelArgs {
     /// Biasing, rescoring: bonus for completing a given or family name heard in the span.
     #[arg(long)]
     rescore_anchor: Option<f32>,
+    /// Biasing, rescoring: most a name may cost per unit (in floors) to get that bonus.
+    #[arg(long)]
+    rescore_anchor_cost: Option<f32>,
     /// Acoustic-model plans specialized to an input length kept in memory (0: one plan for
     /// any length, about 2.7x slower but smallest).
     #[arg(long, value_name = "N")]
@@ -222,6 +225,7 @@ impl ModelArgs {
         b.rescore_margin = self.rescore_margin.unwrap_or(b.rescore_margin);
         b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);
         b.rescore_anchor = self.rescore_anchor.unwrap_or(b.rescore_anchor);
+        b.rescore_anchor_cost = self.rescore_anchor_cost.unwrap_or(b.rescore_anchor_cost);
         if !(b.gap_scale > 0.0) {
             bail!("--gap-scale must be positive");
         }
@@ -249,6 +253,7 @@ impl ModelArgs {
             ("--rescore-margin", cfg.bias.rescore_margin),
             ("--rescore-similar", cfg.bias.rescore_similar),
             ("--rescore-anchor", cfg.bias.rescore_anchor),
+            ("--rescore-anchor-cost", cfg.bias.rescore_anchor_cost),
             ("--beam-threshold", d.beam_threshold),
             ("--lm-weight", d.lm_weight),
             ("--word-bonus", d.word_bonus),

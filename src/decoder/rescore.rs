@@ -488,9 +488,13 @@ pub fn rescore_entities_scored<L: LanguageModel>(
             spans.push((k, e, orig, after, threshold));
         }
         // The best entity per span length: (gain, span length, entity word).
-        let best = &mut found_at[i];
-        if !spans.is_empty() {
-            spans.sort_by_key(|x| x.1);
+        let mut best: Vec<(f32, usize, u32)> = Vec::new();
+        let try_spans = |spans: &[(usize, usize, f32, f32, f32)],
+                         found_part: Option<u32>,
+                         best: &mut Vec<(f32, usize, u32)>| {
+            if spans.is_empty() {
+                return;
+            }
             let ends: Vec<usize> = spans.iter().map(|x| x.1).collect();
             let lowest = spans.iter().map(|x| x.4).fold(f32::INFINITY, f32::min);
             let found = f.search(
@@ -509,6 +513,12 @@ pub fn rescore_entities_scored<L: LanguageModel>(
                 for &(c, ac) in found
                     .iter()
                     .filter(|x| x.1 >= threshold)
+                    .filter(|x| {
+                        found_part.is_none_or(|p| {
+                            let full = ctx.ent.entry(x.0);
+                            !full.partial && full.words.starts_with(&ctx.ent.entry(p).words)
+                        })
+                    })
                     .take(cfg.candidates)
                 {
                     if span.len() == 1 && span[0].word == n_lex + c {
@@ -528,15 +538,20 @@ pub fn rescore_entities_scored<L: LanguageModel>(
                     let mut gain = ac + sc + after - orig;
                     // A given or family name heard in the span makes the whole name it belongs
                     // to likely: in an address book, "Haoran" is mostly followed by "Zheng".
+                    // The name part may be one of the decoded words or one found here over
+                    // the span's first words (`found_part`).
+                    // The bonus only goes to a name that sounds like itself over most of its
+                    // units: the words swallowed after a given name are usually well heard.
                     let full = ctx.ent.entry(c);
-                    if !full.partial
-                        && span.iter().any(|w| {
-                            w.word >= n_lex && {
-                                let part = ctx.ent.entry(w.word - n_lex);
-                                part.partial && is_part_of(&part.words, &full.words)
-                            }
-                        })
-                    {
+                    let anchored = found_part.is_some()
+                        || !full.partial
+                            && span.iter().any(|w| {
+                                w.word >= n_lex && {
+                                    let part = ctx.ent.entry(w.word - n_lex);
+                                    part.partial && is_part_of(&part.words, &full.words)
+                                }
+                            });
+                    if anchored && -ac <= ctx.bias.rescore_anchor_cost * f.floor * units as f32 {
                         gain += ctx.bias.rescore_anchor;
                     }
                     log::trace!(
@@ -553,7 +568,36 @@ pub fn rescore_entities_scored<L: LanguageModel>(
                     }
                 }
             }
+        };
+        spans.sort_by_key(|x| x.1);
+        try_spans(&spans, None, &mut best);
+        // A given name the rescoring found over the span's first words (not decoded as one)
+        // anchors its whole names over the longer spans from here, as a decoded one would.
+        let part = best
+            .iter()
+            .filter(|b| {
+                let e = ctx.ent.entry(b.2);
+                e.partial && !e.family
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .copied();
+        if let Some((_, kp, cp)) = part {
+            let longer: Vec<_> = spans
+                .iter()
+                .filter(|x| x.0 > kp && !words[i..i + x.0].iter().any(|w| w.word >= n_lex))
+                .map(|&(k, e, orig, after, threshold)| {
+                    (
+                        k,
+                        e,
+                        orig,
+                        after,
+                        threshold - ctx.bias.rescore_anchor.max(0.0),
+                    )
+                })
+                .collect();
+            try_spans(&longer, Some(cp), &mut best);
         }
+        found_at[i] = best;
         state = word_score(words[i].word, state).1;
     }
     // The replacements that together gain the most, none overlapping (a name found early in
@@ -832,6 +876,95 @@ mod tests {
         assert_eq!(run(&["Early"]), vec!["Early", "z"]);
         // ...but with both, the better one is written.
         assert_eq!(run(&["Early", "Later"]), vec!["x", "Later"]);
+    }
+
+    #[test]
+    fn a_given_name_found_here_anchors_its_whole_name_over_the_next_word() {
+        // Words "us" = 2 3, "win" = 4 5 6, "pend" = 7 8 10; "Ashwin" = 9 3 4 5 6 is one
+        // contact's given name, "Pande" = 7 11 9 their family name: two units (11, 9) are
+        // heard as something else (8, 10).
+        let lex = Lexicon::build(
+            [
+                ("pend", vec![7u16, 8, 10]),
+                ("us", vec![2, 3]),
+                ("win", vec![4, 5, 6]),
+            ],
+            |w| Some((w.len() as u32, -3.0)),
+        )
+        .unwrap();
+        let entry = |words: &[&str], partial: bool| BiasEntry {
+            display: words.join(" "),
+            words: words.iter().map(|w| w.to_string()).collect(),
+            weight: 1.0,
+            partial,
+            family: false,
+        };
+        let ent = EntityTrie::build(
+            vec![entry(&["ashwin", "pande"], false), entry(&["ashwin"], true)],
+            |w| match w {
+                "ashwin" => vec![vec![9u16, 3, 4, 5, 6]],
+                _ => vec![vec![7u16, 11, 9]],
+            },
+            Some(1),
+            4,
+        )
+        .unwrap();
+        let lm = Uni(-6.0);
+        let f = frames(&[
+            (2, 9),
+            (3, 0),
+            (0, 1),
+            (4, 0),
+            (5, 0),
+            (6, 0),
+            (1, 0),
+            (7, 0),
+            (8, 0),
+            (10, 0),
+        ]);
+        let words = vec![
+            word(lex.word_id("us").unwrap(), 0, 2),
+            word(lex.word_id("win").unwrap(), 3, 6),
+            word(lex.word_id("pend").unwrap(), 7, 10),
+        ];
+        let n = lex.num_words() as u32;
+        let run = |bias: BiasConfig| {
+            let ctx = RescoreContext {
+                lex: &lex,
+                lm: &lm,
+                ent: &ent,
+                bias,
+                decoder: DecoderConfig::default(),
+                roles: ROLES,
+                similar: &SimilarUnits::none(),
+                confusions: &Confusions::default(),
+            };
+            rescore_entities(&words, &f, &ctx, &RescoreConfig::default())
+                .iter()
+                .map(|w| {
+                    if w.word >= n {
+                        ent.entry(w.word - n).display.clone()
+                    } else {
+                        lex.word(w.word).to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        // The rescoring finds "Ashwin" over "us win"; that anchors the whole name over the
+        // next word too, although "Pande" alone would not replace "pend".
+        assert_eq!(run(BiasConfig::default()), vec!["ashwin pande"]);
+        let no_anchor = BiasConfig {
+            rescore_anchor: 0.0,
+            ..BiasConfig::default()
+        };
+        assert_eq!(run(no_anchor), vec!["ashwin", "pend"]);
+        // A name that costs more per unit than `rescore_anchor_cost` floors gets no bonus:
+        // here 2 of its 8 units are heard as something else, and one is only second best.
+        let strict = BiasConfig {
+            rescore_anchor_cost: 0.25,
+            ..BiasConfig::default()
+        };
+        assert_eq!(run(strict), vec!["ashwin", "pend"]);
     }
 
     #[test]
