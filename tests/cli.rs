@@ -227,6 +227,13 @@ fn missing_model_dir_and_bad_flags_are_clear_errors() {
         &fixture("flite_kitchen_lights.wav"),
     ]);
     assert_clean_failure(&out, "--beam");
+    let out = nomen(&[
+        "transcribe",
+        "--rescore-anchor-cost",
+        "NaN",
+        &fixture("flite_kitchen_lights.wav"),
+    ]);
+    assert_clean_failure(&out, "--rescore-anchor-cost must be a finite number");
     let out = nomen(&["transcribe"]);
     assert_clean_failure(&out, "nothing to transcribe");
     let m = tmp("bad.jsonl");

@@ -30,7 +30,8 @@ SETTINGS = [
     ("all, lexicon prons only", "--g2p-nbest 0"),
     ("all, G2P 2-best", "--g2p-nbest 2"),
     ("all, every pronunciation the same (no pron costs)", "--pron-weight 0"),
-    ("all, G2P 2-best, no pron costs (the defaults before)", "--g2p-nbest 2 --pron-weight 0"),
+    ("all, anchor bonus for any name (the defaults before)", "--rescore-anchor-cost 1"),
+    ("all, no anchor bonus", "--rescore-anchor 0"),
 ]
 
 
