@@ -30,7 +30,7 @@ SETTINGS = [
     ("all, lexicon prons only", "--g2p-nbest 0"),
     ("all, G2P 2-best", "--g2p-nbest 2"),
     ("all, every pronunciation the same (no pron costs)", "--pron-weight 0"),
-    ("all, anchor bonus for any name (the defaults before)", "--rescore-anchor-cost 1"),
+    ("all, anchor bonus without its cost guard", "--rescore-anchor-cost 1"),
     ("all, no anchor bonus", "--rescore-anchor 0"),
 ]
 

@@ -538,10 +538,10 @@ pub fn rescore_entities_scored<L: LanguageModel>(
                     let mut gain = ac + sc + after - orig;
                     // A given or family name heard in the span makes the whole name it belongs
                     // to likely: in an address book, "Haoran" is mostly followed by "Zheng".
-                    // The name part may be one of the decoded words or one found here over
-                    // the span's first words (`found_part`).
-                    // The bonus only goes to a name that sounds like itself over most of its
-                    // units: the words swallowed after a given name are usually well heard.
+                    // The name part is one of the decoded words, or one found here over the
+                    // span's first words (`found_part`). The bonus only goes to a name that
+                    // sounds like itself over most of its units: the words swallowed after a
+                    // given name are usually well heard.
                     let full = ctx.ent.entry(c);
                     let anchored = found_part.is_some()
                         || !full.partial
@@ -581,7 +581,7 @@ pub fn rescore_entities_scored<L: LanguageModel>(
             })
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .copied();
-        if let Some((_, kp, cp)) = part {
+        if let Some((_, kp, cp)) = part.filter(|_| ctx.bias.rescore_anchor > 0.0) {
             let longer: Vec<_> = spans
                 .iter()
                 .filter(|x| x.0 > kp && !words[i..i + x.0].iter().any(|w| w.word >= n_lex))
