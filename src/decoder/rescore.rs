@@ -728,6 +728,38 @@ mod tests {
         }
     }
 
+    /// The rescored words as text: ordinary words as in the lexicon, entities as listed.
+    fn rescored_text(
+        words: &[DecodedWord],
+        f: &[f32],
+        lex: &Lexicon,
+        lm: &Uni,
+        ent: &EntityTrie,
+        bias: BiasConfig,
+    ) -> Vec<String> {
+        let ctx = RescoreContext {
+            lex,
+            lm,
+            ent,
+            bias,
+            decoder: DecoderConfig::default(),
+            roles: ROLES,
+            similar: &SimilarUnits::none(),
+            confusions: &Confusions::default(),
+        };
+        let n = lex.num_words() as u32;
+        rescore_entities(words, f, &ctx, &RescoreConfig::default())
+            .iter()
+            .map(|w| {
+                if w.word >= n {
+                    ent.entry(w.word - n).display.clone()
+                } else {
+                    lex.word(w.word).to_string()
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn a_name_heard_a_little_differently_replaces_the_words() {
         let (lex, ent) = setup();
@@ -842,7 +874,6 @@ mod tests {
             lex.word_id("z").unwrap(),
         );
         let words = vec![word(x, 0, 3), word(y, 4, 6), word(z, 7, 12)];
-        let n = lex.num_words() as u32;
         let run = |names: &[&str]| {
             let ent = EntityTrie::build(
                 names.iter().map(|n| entry(n)).collect(),
@@ -851,26 +882,7 @@ mod tests {
                 4,
             )
             .unwrap();
-            let ctx = RescoreContext {
-                lex: &lex,
-                lm: &lm,
-                ent: &ent,
-                bias: BiasConfig::default(),
-                decoder: DecoderConfig::default(),
-                roles: ROLES,
-                similar: &SimilarUnits::none(),
-                confusions: &Confusions::default(),
-            };
-            let out = rescore_entities(&words, &f, &ctx, &RescoreConfig::default());
-            out.iter()
-                .map(|w| {
-                    if w.word >= n {
-                        ent.entry(w.word - n).display.clone()
-                    } else {
-                        lex.word(w.word).to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
+            rescored_text(&words, &f, &lex, &lm, &ent, BiasConfig::default())
         };
         // Alone, "Early" wins its span (a first-come choice would take it and lose "Later")...
         assert_eq!(run(&["Early"]), vec!["Early", "z"]);
@@ -927,29 +939,7 @@ mod tests {
             word(lex.word_id("win").unwrap(), 3, 6),
             word(lex.word_id("pend").unwrap(), 7, 10),
         ];
-        let n = lex.num_words() as u32;
-        let run = |bias: BiasConfig| {
-            let ctx = RescoreContext {
-                lex: &lex,
-                lm: &lm,
-                ent: &ent,
-                bias,
-                decoder: DecoderConfig::default(),
-                roles: ROLES,
-                similar: &SimilarUnits::none(),
-                confusions: &Confusions::default(),
-            };
-            rescore_entities(&words, &f, &ctx, &RescoreConfig::default())
-                .iter()
-                .map(|w| {
-                    if w.word >= n {
-                        ent.entry(w.word - n).display.clone()
-                    } else {
-                        lex.word(w.word).to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-        };
+        let run = |bias: BiasConfig| rescored_text(&words, &f, &lex, &lm, &ent, bias);
         // The rescoring finds "Ashwin" over "us win"; that anchors the whole name over the
         // next word too, although "Pande" alone would not replace "pend".
         assert_eq!(run(BiasConfig::default()), vec!["ashwin pande"]);
