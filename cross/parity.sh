@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check that the aarch64 build transcribes like the x86-64 build: runs
 # `nomen transcribe --format jsonl` with biasing on (tests/fixtures/bias/contacts.txt) over
-# every committed fixture (tests/fixtures/audio, tests/fixtures/bias) with both binaries,
+# every committed fixture (tests/fixtures/audio, tests/fixtures/bias, tests/fixtures/real)
+# with both binaries,
 # the aarch64 one under qemu, and fails if a transcript or a recognized entity differs.
 # Word times and confidences are compared too, but only reported (float rounding may
 # legitimately differ between CPUs; so far they have been identical).
@@ -22,7 +23,7 @@ arm=${2:-target/aarch64-unknown-linux-gnu/release/nomen}
 cpus=${NOMEN_PARITY_CPUS:-cortex-a72}
 qemu=${QEMU:-qemu-aarch64-static}
 args=(transcribe --format jsonl -q --entities tests/fixtures/bias/contacts.txt
-    tests/fixtures/audio/*.wav tests/fixtures/bias/*.wav)
+    tests/fixtures/audio/*.wav tests/fixtures/bias/*.wav tests/fixtures/real/*.wav)
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

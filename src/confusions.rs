@@ -52,7 +52,7 @@ pub fn run(args: ConfusionArgs) -> Result<()> {
         let audio = nomen::audio::load_wav(&base.join(audio))?;
         let segs = rec.segment_posteriors(&audio)?;
         // One stretch of speech per row: a row cut at a pause cannot be aligned as a whole.
-        if segs.len() != 1 || !counts.add(&segs[0].1.data, roles, &units) {
+        if segs.len() != 1 || !counts.add(&segs[0].post.data, roles, &units) {
             skipped += 1;
             continue;
         }

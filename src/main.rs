@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use nomen::audio::pad::Fill;
 use nomen::bias::{BiasEntry, EntityTrie};
 use nomen::decoder::DecoderConfig;
 use nomen::entities::EntitySet;
@@ -180,6 +181,41 @@ pub struct ModelArgs {
     /// any length, about 2.7x slower but smallest).
     #[arg(long, value_name = "N")]
     length_plans: Option<usize>,
+    /// Audio the model hears before the first speech frame of an utterance or segment
+    /// (seconds).
+    #[arg(long, value_name = "S")]
+    pre_roll: Option<f32>,
+    /// Audio the model hears after the last speech frame of an utterance or segment
+    /// (seconds): what follows in the input, the rest made up (--post-roll-fill).
+    #[arg(long, value_name = "S")]
+    post_roll: Option<f32>,
+    /// How the part of the post-roll the input lacks, and the model's lead-in, are made
+    /// up: the quiet heard next to the speech played back and forth, or digital silence.
+    #[arg(long, value_enum, value_name = "HOW")]
+    pad_fill: Option<FillArg>,
+    /// Speech quieter than this (dBFS, the loud 5% of an utterance's 10 ms frames) is raised
+    /// to it, by at most 30 dB and without clipping; `off`: never.
+    #[arg(long, value_name = "DB|off", value_parser = parse_level_floor, allow_negative_numbers = true)]
+    level_floor: Option<f32>,
+    /// Keep the input's DC offset (by default a 10 Hz high-pass removes it).
+    #[arg(long)]
+    keep_dc: bool,
+}
+
+fn parse_level_floor(s: &str) -> Result<f32, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(f32::NEG_INFINITY);
+    }
+    s.parse::<f32>()
+        .map_err(|_| format!("{s:?} is not a level in dBFS or `off`"))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FillArg {
+    /// The quiet heard next to the speech, played back and forth.
+    Mirror,
+    /// Digital silence.
+    Silence,
 }
 
 fn parse_precision(s: &str) -> Result<Precision, String> {
@@ -198,6 +234,23 @@ impl ModelArgs {
         cfg.model.precision = self.precision;
         if let Some(n) = self.length_plans {
             cfg.model.length_plans = n;
+        }
+        let pad = &mut cfg.segment.padding;
+        pad.pre_roll_s = self.pre_roll.unwrap_or(pad.pre_roll_s);
+        pad.post_roll_s = self.post_roll.unwrap_or(pad.post_roll_s);
+        pad.fill = match self.pad_fill {
+            Some(FillArg::Mirror) => Fill::Mirror,
+            Some(FillArg::Silence) => Fill::Silence,
+            None => pad.fill,
+        };
+        if let Err(e) = pad.validate() {
+            bail!("--pre-roll/--post-roll: {e}");
+        }
+        let level = &mut cfg.segment.level;
+        level.min_speech_db = self.level_floor.unwrap_or(level.min_speech_db);
+        level.remove_dc = !self.keep_dc;
+        if let Err(e) = level.validate() {
+            bail!("--level-floor: {e}");
         }
         let b = &mut cfg.bias;
         b.phone_boost = self.phone_boost.unwrap_or(b.phone_boost);
@@ -622,13 +675,6 @@ struct ListenArgs {
     /// Audio between partial results (seconds); 0: finals only.
     #[arg(long, default_value_t = 0.3, value_name = "S")]
     partial_interval: f32,
-    /// Audio kept before the first speech frame of an utterance (seconds).
-    #[arg(long, default_value_t = 0.3, value_name = "S")]
-    pre_roll: f32,
-    /// Audio kept after the last speech frame of an utterance (seconds; at most what was
-    /// heard until the endpoint).
-    #[arg(long, default_value_t = 0.6, value_name = "S")]
-    post_roll: f32,
     /// Longest utterance (seconds): longer speech is cut.
     #[arg(long, default_value_t = 20.0, value_name = "S")]
     max_utterance: f32,
@@ -705,8 +751,6 @@ fn listen(args: ListenArgs) -> Result<bool> {
         ("--max-utterance", args.max_utterance, 2.0, 60.0),
         ("--reconnect", args.reconnect, 0.0, 3600.0),
         ("--append-silence", args.append_silence, 0.0, 3600.0),
-        ("--pre-roll", args.pre_roll, 0.0, 5.0),
-        ("--post-roll", args.post_roll, 0.0, 10.0),
         ("--early-final", args.early_final, 0.0, 10.0),
         ("--early-check", args.early_check, 0.0, 10.0),
     ] {
@@ -744,8 +788,8 @@ fn listen(args: ListenArgs) -> Result<bool> {
     cfg.endpoint.trailing_silence_s = args.trailing_silence;
     cfg.endpoint.partial_interval_s = args.partial_interval;
     cfg.endpoint.max_utterance_s = args.max_utterance;
-    cfg.endpoint.pre_roll_s = args.pre_roll;
-    cfg.endpoint.post_roll_s = args.post_roll;
+    // Utterances are padded (and their level set) as offline segments are.
+    cfg.endpoint.segment = rec.config().segment;
     cfg.endpoint.early_final_s = args.early_final;
     cfg.endpoint.early_check_s = args.early_check;
     if args.sentence_end_min.is_nan() {

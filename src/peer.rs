@@ -5,8 +5,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use nomen::bias::EntityTrie;
-use nomen::model::Posteriors;
-use nomen::recognizer::Recognizer;
+use nomen::recognizer::{Recognizer, SegmentPosteriors};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -96,10 +95,11 @@ impl PosteriorDump {
         &mut self,
         id: &str,
         bias_list: Option<&Path>,
-        segments: &[(usize, Posteriors)],
+        segments: &[SegmentPosteriors],
         decode_s: f64,
     ) -> Result<()> {
-        for (i, (start, post)) in segments.iter().enumerate() {
+        for (i, seg) in segments.iter().enumerate() {
+            let post = &seg.post;
             let name = format!("{:05}.f32", self.files);
             self.files += 1;
             let mut bytes = Vec::with_capacity(post.data.len() * 4);
@@ -112,7 +112,8 @@ impl PosteriorDump {
                 "id": id,
                 "segment": i,
                 "segments": segments.len(),
-                "start_s": *start as f64 / f64::from(nomen::audio::MODEL_RATE),
+                "start_s": seg.start as f64 / f64::from(nomen::audio::MODEL_RATE),
+                "input_s": seg.len as f64 / f64::from(nomen::audio::MODEL_RATE),
                 "frames": post.frames,
                 "vocab": post.vocab,
                 "frame_shift_s": post.frame_shift_s,

@@ -3,7 +3,9 @@
 //! Loads the model, the LM and the lexicon once; [`Recognizer::transcribe`] can then be called
 //! for any number of utterances (from several threads: it holds no mutable state).
 
+use crate::audio::level::DcBlocker;
 use crate::audio::segment::{speech_segments, SegmentConfig};
+use crate::audio::utterance::ModelInput;
 use crate::audio::Audio16k;
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::decoder::confusion::Confusions;
@@ -62,6 +64,17 @@ pub enum Search {
     /// Best token per frame, split at word boundaries, each span snapped to the lexicon word
     /// with the closest pronunciation (a baseline).
     Greedy,
+}
+
+/// One stretch of speech of an input, as the model heard it.
+#[derive(Debug, Clone)]
+pub struct SegmentPosteriors {
+    /// The input sample the segment starts at (time 0 of `post`).
+    pub start: usize,
+    /// Input samples it covers; the frames after them are the made-up rest of its post-roll.
+    pub len: usize,
+    /// The model's log-posteriors.
+    pub post: Posteriors,
 }
 
 /// A word's pronunciations (model token ids) with their costs (ln, at most 0).
@@ -316,31 +329,55 @@ impl Recognizer {
         Ok(self.decode_segments(&segments, bias))
     }
 
-    /// The stretches of speech [`Recognizer::transcribe`] cuts `audio` into, each with its
-    /// first sample and its log-posteriors (what the decoder searches).
-    pub fn segment_posteriors(&self, audio: &Audio16k) -> Result<Vec<(usize, Posteriors)>, Error> {
-        speech_segments(&audio.samples, &self.cfg.segment)
+    /// The stretches of speech [`Recognizer::transcribe`] cuts `audio` into, each padded
+    /// ([`crate::audio::pad::Padding`]) and with its log-posteriors (what the decoder
+    /// searches). The input's DC offset is removed first and quiet speech raised
+    /// ([`crate::audio::level`]).
+    pub fn segment_posteriors(&self, audio: &Audio16k) -> Result<Vec<SegmentPosteriors>, Error> {
+        // The same DC blocker as the live path's, over the whole input.
+        let mut samples = audio.samples.clone();
+        if self.cfg.segment.level.remove_dc {
+            DcBlocker::default().process(&mut samples);
+        }
+        speech_segments(&samples, &self.cfg.segment)
             .into_iter()
-            .map(|seg| Ok((seg.start, self.model.posteriors(&audio.samples[seg])?)))
+            .map(|seg| {
+                let input = ModelInput::new(&samples[seg.clone()], &self.cfg.segment);
+                Ok(SegmentPosteriors {
+                    start: seg.start,
+                    len: seg.len(),
+                    post: self
+                        .model
+                        .posteriors_led(input.lead.as_deref(), &input.samples)?,
+                })
+            })
             .collect()
     }
 
-    /// Decodes the segments of [`Recognizer::segment_posteriors`] into one transcript.
+    /// Decodes the segments of [`Recognizer::segment_posteriors`] into one transcript. Times
+    /// are seconds from the start of the input; a word heard in a segment's made-up post-roll
+    /// ends where the input does.
     pub fn decode_segments(
         &self,
-        segments: &[(usize, Posteriors)],
+        segments: &[SegmentPosteriors],
         bias: Option<&EntityTrie>,
     ) -> Transcript {
         let mut out = Transcript::default();
-        for (start, post) in segments {
-            let offset = *start as f32 / crate::audio::MODEL_RATE as f32;
-            let t = self.decode_with(post, bias);
+        let rate = crate::audio::MODEL_RATE as f32;
+        for seg in segments {
+            let offset = seg.start as f32 / rate;
+            let until = seg.len as f32 / rate;
+            let t = self.decode_with(&seg.post, bias);
             for mut w in t.words {
+                w.end = w.end.min(until);
+                w.start = w.start.min(w.end);
                 w.start += offset;
                 w.end += offset;
                 out.words.push(w);
             }
             for mut e in t.entities {
+                e.end = e.end.min(until);
+                e.start = e.start.min(e.end);
                 e.start += offset;
                 e.end += offset;
                 out.entities.push(e);

@@ -2,8 +2,11 @@
 //!
 //! Knows nothing of models or words.
 
+pub mod level;
+pub mod pad;
 pub mod resample;
 pub mod segment;
+pub mod utterance;
 pub mod wav;
 
 use std::path::{Path, PathBuf};

@@ -2,8 +2,15 @@
 //!
 //! The acoustic model normalizes over what it is given: a word after many seconds of silence
 //! or noise comes out wrong or not at all. So long input is cut at pauses and each stretch of
-//! speech is recognized on its own, with a little silence around it, as the model was trained.
-//! Silence between segments costs no model time.
+//! speech is recognized on its own, padded as every utterance is ([`Padding`]: real audio
+//! around the speech, a made-up post-roll where the input ends too soon, see
+//! [`ModelInput`]). Silence between segments costs no model time.
+
+use super::level::LevelConfig;
+use super::pad::Padding;
+#[cfg(doc)]
+use super::utterance::ModelInput;
+use std::ops::Range;
 
 /// Settings of the segmenter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,8 +25,10 @@ pub struct SegmentConfig {
     pub min_pause_s: f32,
     /// Speech shorter than this (s) is ignored (clicks).
     pub min_speech_s: f32,
-    /// Silence kept on each side of a segment (s).
-    pub pad_s: f32,
+    /// Audio around each stretch of speech (the same for live utterances).
+    pub padding: Padding,
+    /// The floor on the level of each stretch of speech (the same for live utterances).
+    pub level: LevelConfig,
     /// Input up to this long (s) is never cut: the model handles it whole.
     pub keep_whole_s: f32,
 }
@@ -29,10 +38,11 @@ impl Default for SegmentConfig {
         SegmentConfig {
             hop: 160,
             snr_db: 12.0,
-            min_level_db: -55.0,
+            min_level_db: -65.0,
             min_pause_s: 0.8,
             min_speech_s: 0.08,
-            pad_s: 0.3,
+            padding: Padding::default(),
+            level: LevelConfig::default(),
             keep_whole_s: 12.0,
         }
     }
@@ -44,36 +54,54 @@ pub fn frame_level_db(frame: &[f32]) -> f32 {
     10.0 * (e + 1e-12).log10()
 }
 
-/// Speech segments of `samples` (16 kHz) as sample ranges, in order, not overlapping.
-/// Empty when there is no speech at all.
-pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<std::ops::Range<usize>> {
-    let rate = 16_000.0f32;
-    let n = samples.len();
-    if n == 0 {
+/// Which 10 ms frames (`cfg.hop` samples) of `samples` are speech: more than `snr_db` above
+/// the noise floor (the 10th percentile of the frame levels) and above `min_level_db`.
+pub fn speech_frames(samples: &[f32], cfg: &SegmentConfig) -> Vec<bool> {
+    let hop = cfg.hop.max(1);
+    let level: Vec<f32> = samples.chunks(hop).map(frame_level_db).collect();
+    if level.is_empty() {
         return Vec::new();
     }
-    let hop = cfg.hop.max(1);
-    let frames = n.div_ceil(hop);
-    let level: Vec<f32> = (0..frames)
-        .map(|i| frame_level_db(&samples[i * hop..((i + 1) * hop).min(n)]))
-        .collect();
-    // Noise floor: a low percentile of frame levels.
     let mut sorted = level.clone();
     sorted.sort_by(|a, b| a.total_cmp(b));
     let floor = sorted[sorted.len() / 10];
     let threshold = (floor + cfg.snr_db).max(cfg.min_level_db);
-    let speech: Vec<bool> = level.iter().map(|&l| l > threshold).collect();
+    level.iter().map(|&l| l > threshold).collect()
+}
+
+/// The samples of `samples` from its first speech frame to the end of its last
+/// ([`speech_frames`], judged by its own noise floor); `None` without speech.
+pub fn voiced_range(samples: &[f32], cfg: &SegmentConfig) -> Option<Range<usize>> {
+    let hop = cfg.hop.max(1);
+    let speech = speech_frames(samples, cfg);
+    let first = speech.iter().position(|&s| s)?;
+    let last = speech.iter().rposition(|&s| s)?;
+    Some(first * hop..((last + 1) * hop).min(samples.len()))
+}
+
+/// Speech segments of `samples` (16 kHz) as sample ranges, in order, not overlapping: the
+/// speech, its pre-roll and as much of its post-roll as the input has (the model hears
+/// each through [`ModelInput::new`]). Empty when there is no speech at all. Input up to
+/// `keep_whole_s` is one segment, the whole input.
+pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<Range<usize>> {
+    let rate = 16_000.0f32;
+    let n = samples.len();
+    let hop = cfg.hop.max(1);
+    let speech = speech_frames(samples, cfg);
+    let frames = speech.len();
     if n as f32 / rate <= cfg.keep_whole_s {
         return if speech.iter().any(|&s| s) {
-            vec![0..n]
+            vec![Range { start: 0, end: n }]
         } else {
             Vec::new()
         };
     }
+    let pad = &cfg.padding;
+    let post = pad.post_samples(16_000);
+    let pre = pad.pre_samples(16_000);
     let to_frames = |s: f32| (s * rate / hop as f32).round() as usize;
     let min_pause = to_frames(cfg.min_pause_s).max(1);
     let min_speech = to_frames(cfg.min_speech_s).max(1);
-    let pad = (cfg.pad_s * rate) as usize;
     // Runs of speech frames, joined across short pauses.
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
@@ -92,19 +120,22 @@ pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<std::ops::Ra
         }
     }
     runs.retain(|&(s, e)| e - s >= min_speech);
-    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut prev_voiced_end = 0;
     for (s, e) in runs {
-        let a = (s * hop).saturating_sub(pad);
-        let b = (e * hop + pad).min(n);
+        let (voiced_start, voiced_end) = (s * hop, (e * hop).min(n));
+        let a = voiced_start.saturating_sub(pre);
+        let b = (voiced_end + post).min(n);
         match out.last_mut() {
-            // Padding may meet the previous segment's: split the gap in the middle.
+            // The rolls meet the previous segment's: split the pause in the middle.
             Some(prev) if a < prev.end => {
-                let mid = (prev.end - pad + a + pad) / 2;
+                let mid = (prev_voiced_end + voiced_start) / 2;
                 prev.end = mid.max(prev.start);
                 out.push(mid..b);
             }
             _ => out.push(a..b),
         }
+        prev_voiced_end = voiced_end;
     }
     out
 }
@@ -128,11 +159,16 @@ mod tests {
             speech_segments(&x, &SegmentConfig::default()),
             vec![0..x.len()]
         );
+        assert_eq!(
+            voiced_range(&x, &SegmentConfig::default()),
+            Some(8_000..x.len())
+        );
         assert!(speech_segments(&[], &SegmentConfig::default()).is_empty());
+        assert_eq!(voiced_range(&[], &SegmentConfig::default()), None);
     }
 
     #[test]
-    fn long_input_is_cut_at_pauses_with_padding() {
+    fn long_input_is_cut_at_pauses_with_pre_and_post_roll() {
         let mut x = vec![0.0; 16_000 * 20];
         x.extend(tone(2.0, 0.3));
         x.extend(vec![0.0; 16_000 * 5]);
@@ -141,11 +177,28 @@ mod tests {
         x.extend(tone(1.0, 0.3));
         x.extend(vec![0.0; 16_000 * 3]);
         let seg = speech_segments(&x, &SegmentConfig::default());
-        assert_eq!(seg.len(), 2, "{seg:?}");
         let s = 16_000;
-        assert_eq!(seg[0], (20 * s - s * 3 / 10)..(22 * s + s * 3 / 10));
-        assert_eq!(seg[1].start, 27 * s - s * 3 / 10);
-        assert_eq!(seg[1].end, 27 * s + s * 5 / 2 + s * 3 / 10);
+        // 0.3 s before the speech, 1 s after.
+        assert_eq!(
+            seg,
+            vec![
+                (20 * s - s * 3 / 10)..(23 * s),
+                (27 * s - s * 3 / 10)..(27 * s + s * 5 / 2 + s)
+            ]
+        );
+    }
+
+    #[test]
+    fn rolls_that_meet_split_the_pause_in_the_middle() {
+        let s = 16_000;
+        let mut x = vec![0.0; s * 13];
+        x.extend(tone(1.0, 0.3));
+        x.extend(vec![0.0; s * 8 / 10]); // a cut, but shorter than both rolls together
+        x.extend(tone(1.0, 0.3));
+        x.extend(vec![0.0; s]);
+        let seg = speech_segments(&x, &SegmentConfig::default());
+        let mid = 14 * s + s * 4 / 10;
+        assert_eq!(seg, vec![(13 * s - s * 3 / 10)..mid, mid..x.len()]);
     }
 
     #[test]
@@ -162,6 +215,6 @@ mod tests {
         }
         let seg = speech_segments(&x, &SegmentConfig::default());
         assert_eq!(seg.len(), 1, "{seg:?}");
-        assert!(seg[0].start >= at - 16_000 / 2 && seg[0].end <= at + 16_000 * 2);
+        assert!(seg[0].start >= at - 16_000 / 2 && seg[0].end <= at + 16_000 * 3);
     }
 }

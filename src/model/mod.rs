@@ -23,7 +23,7 @@ mod tokens;
 use std::path::{Path, PathBuf};
 
 pub use checksum::{sha256_hex, Checksums};
-pub use runner::{AcousticModel, Posteriors, LOG_PROB_FLOOR};
+pub use runner::{AcousticModel, Posteriors, LEAD_SAMPLES, LOG_PROB_FLOOR};
 pub use tokens::Tokens;
 
 /// Sample rate the model expects, in Hz.

@@ -16,8 +16,10 @@ use super::{
 const FRAME_SAMPLES: usize = 320;
 /// Samples per STFT hop inside the graph (10 ms); the graph subsamples by 2.
 const HOP_SAMPLES: usize = 160;
-/// Leading silence added before every call: 0.3 s, exactly 15 frames.
-const LEAD_PAD_SAMPLES: usize = 4800;
+/// Lead-in the graph hears before every call: 0.3 s, exactly 15 frames (digital silence,
+/// or what [`AcousticModel::posteriors_led`] is given).
+pub const LEAD_SAMPLES: usize = 4800;
+const LEAD_PAD_SAMPLES: usize = LEAD_SAMPLES;
 const LEAD_PAD_FRAMES: usize = LEAD_PAD_SAMPLES / FRAME_SAMPLES;
 /// Lowest log-posterior returned. tract's log-softmax gives `-inf` where the
 /// probability underflows f32 (below about e^-87); such values are raised to this.
@@ -136,9 +138,10 @@ struct PlanCache {
 /// all share one. Specialized plans run 2-3x faster than the symbolic one; padding to a
 /// few fixed lengths instead would change the output (the network pools over time).
 ///
-/// Each call pads 0.3 s of silence in front of the audio (the model misses the first
-/// phone otherwise) and drops the corresponding 15 frames, so frame 0 of the result is
-/// time 0 of the input. Audio longer than [`ModelConfig::window_s`] is cut into windows
+/// Each call puts 0.3 s of lead-in in front of the audio (the model misses the first
+/// phone otherwise): digital silence, or the room's quiet when the caller has it
+/// ([`AcousticModel::posteriors_led`]); the corresponding 15 frames are dropped, so frame 0
+/// of the result is time 0 of the input. Audio longer than [`ModelConfig::window_s`] is cut into windows
 /// overlapping by [`ModelConfig::overlap_s`]; each window keeps the frames up to the
 /// middle of its overlaps.
 pub struct AcousticModel {
@@ -247,7 +250,7 @@ impl AcousticModel {
             overlap_samples,
         };
         // One tiny run checks the output width against the vocabulary.
-        let probe = model.run_segment(&[0.0; FRAME_SAMPLES])?;
+        let probe = model.run_segment(None, &[0.0; FRAME_SAMPLES])?;
         if probe.vocab != model.tokens.len() {
             return Err(ModelError::BadOutput(format!(
                 "{model_name} outputs {} classes but {TOKENS_FILE} has {} tokens",
@@ -278,12 +281,32 @@ impl AcousticModel {
     /// The result has `ceil((n / 160 + 1) / 2)` frames for `n > 0` samples (frame `t` is
     /// centered on sample `320 t`), and 0 frames for empty input.
     pub fn posteriors(&self, samples: &[f32]) -> Result<Posteriors, ModelError> {
+        self.posteriors_led(None, samples)
+    }
+
+    /// [`AcousticModel::posteriors`] with `lead` ([`LEAD_SAMPLES`] samples) as the lead-in
+    /// of the first graph call instead of digital silence: the quiet of the room before the
+    /// speech ([`crate::audio::pad::Padding::lead`]). Later windows of long input start
+    /// inside the audio and keep digital silence. `None`: digital silence.
+    pub fn posteriors_led(
+        &self,
+        lead: Option<&[f32]>,
+        samples: &[f32],
+    ) -> Result<Posteriors, ModelError> {
+        if let Some(l) = lead {
+            if l.len() != LEAD_SAMPLES {
+                return Err(ModelError::Config(format!(
+                    "a lead-in must have {LEAD_SAMPLES} samples, not {}",
+                    l.len()
+                )));
+            }
+        }
         let n = samples.len();
         if n == 0 {
             return Ok(Posteriors::empty(self.tokens.len()));
         }
         if n <= self.window_samples {
-            return self.run_segment(samples);
+            return self.run_segment(lead, samples);
         }
         let total = graph_frames(n);
         let vocab = self.tokens.len();
@@ -295,7 +318,8 @@ impl AcousticModel {
         };
         let mut next_frame = 0; // first global frame not yet filled
         for w in self.windows(n) {
-            let part = self.run_segment(&samples[w.start..w.end])?;
+            let lead = if w.start == 0 { lead } else { None };
+            let part = self.run_segment(lead, &samples[w.start..w.end])?;
             let offset = w.start / FRAME_SAMPLES;
             let from = next_frame - offset;
             let to = (w.keep_until - offset).min(part.frames);
@@ -391,18 +415,22 @@ impl AcousticModel {
         Ok(plan)
     }
 
-    /// One graph call on at most one window of audio: pad, run, drop the pad frames.
-    fn run_segment(&self, samples: &[f32]) -> Result<Posteriors, ModelError> {
+    /// One graph call on at most one window of audio: lead-in, run, drop the lead frames.
+    fn run_segment(&self, lead: Option<&[f32]>, samples: &[f32]) -> Result<Posteriors, ModelError> {
         let n = samples.len();
         let mut input = Vec::with_capacity(LEAD_PAD_SAMPLES + n);
-        input.resize(LEAD_PAD_SAMPLES, 0.0f32);
-        input.extend(samples.iter().map(|&s| {
+        let clean = |&s: &f32| {
             if s.is_finite() {
                 s.clamp(-1.0, 1.0)
             } else {
                 0.0
             }
-        }));
+        };
+        match lead {
+            Some(l) => input.extend(l.iter().map(clean)),
+            None => input.resize(LEAD_PAD_SAMPLES, 0.0f32),
+        }
+        input.extend(samples.iter().map(clean));
         let len = input.len();
         let wave = Tensor::from_shape(&[1, len], &input)
             .map_err(|e| ModelError::inference("building input", e))?;

@@ -7,14 +7,13 @@
 //! the last `floor_window_s`, seeded with a few very quiet frames so that speech right at
 //! the start of a stream is found (the absolute level decides until enough frames are seen).
 //!
-//! An utterance runs from `pre_roll_s` before its first speech frame to `post_roll_s` after
-//! its last one (the offline segments pad by `pad_s`, 0.3 s, on both sides; the live final
-//! also keeps the trailing silence it waited for, which brings it closer to the offline
-//! transcript of a whole file). The model hears a word's end differently with little audio
-//! after it, so a final declared after less trailing silence than `post_roll_s` gets the rest
-//! as quiet made from the silence that was heard ([`Cut::quiet_tail`], [`append_quiet`]): a
-//! short `trailing_silence_s` then ends utterances sooner without starving the model of its
-//! right context. Partials come every `partial_interval_s` while there is new
+//! An utterance is padded as an offline segment is ([`crate::audio::pad::Padding`], in
+//! `segment.padding`): a cut runs from the pre-roll before its first speech frame to at
+//! most the post-roll after its last one. A final declared after less trailing silence
+//! than the post-roll (an early final, a short `trailing_silence_s`, the end of the stream)
+//! gets the rest made up where the model's input is prepared
+//! ([`crate::audio::utterance::ModelInput`]): utterances end sooner without starving the
+//! model of its right context. Partials come every `partial_interval_s` while there is new
 //! speech. It ends after `trailing_silence_s` of silence; past
 //! `keep_whole_s` a shorter pause (`long_pause_s`) ends it, and at `max_utterance_s` it is
 //! cut at the quietest frame of the last second. Memory is fixed at construction: the
@@ -28,8 +27,8 @@ const RATE: f64 = 16_000.0;
 /// Endpointing settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EndpointConfig {
-    /// Frame hop, thresholds, padding, minimum speech and the whole-utterance length: the
-    /// offline segmenter's settings.
+    /// Frame hop, thresholds, padding (pre- and post-roll), minimum speech and the
+    /// whole-utterance length: the offline segmenter's settings.
     pub segment: SegmentConfig,
     /// Silence after the last speech frame that ends an utterance (s).
     pub trailing_silence_s: f32,
@@ -51,10 +50,6 @@ pub struct EndpointConfig {
     pub floor_window_s: f32,
     /// Quiet frames (-100 dB) the noise-floor window starts with.
     pub floor_prior_frames: usize,
-    /// Audio kept before the first speech frame (s).
-    pub pre_roll_s: f32,
-    /// Audio kept after the last speech frame (s), at most what was heard until the end.
-    pub post_roll_s: f32,
 }
 
 impl Default for EndpointConfig {
@@ -69,8 +64,6 @@ impl Default for EndpointConfig {
             max_utterance_s: 20.0,
             floor_window_s: 10.0,
             floor_prior_frames: 30,
-            pre_roll_s: 0.3,
-            post_roll_s: 0.6,
         }
     }
 }
@@ -101,9 +94,6 @@ pub struct Cut<'a> {
     pub kind: CutKind,
     /// The audio heard for the model, padding included.
     pub samples: &'a [f32],
-    /// Finals declared after less trailing silence than `post_roll_s`: samples of quiet to
-    /// append to `samples` with [`append_quiet`] (0 otherwise).
-    pub quiet_tail: usize,
     /// Session index of `samples[0]`.
     pub start: u64,
     /// Session index where speech starts (first speech frame).
@@ -114,28 +104,6 @@ pub struct Cut<'a> {
     pub voiced_end_at: Instant,
     /// When the last sample of `samples` was captured.
     pub audio_end_at: Instant,
-}
-
-/// Appends `n` samples of quiet to an utterance: the silence heard after its last speech
-/// (`heard_quiet` samples at the end of `samples`, at most 0.5 s of it used) played back and
-/// forth, so the level and spectrum of the room go on without a click. With no silence
-/// heard, digital silence.
-pub fn append_quiet(samples: &mut Vec<f32>, heard_quiet: usize, n: usize) {
-    let q = heard_quiet.min(samples.len()).min(RATE as usize / 2);
-    let from = samples.len() - q;
-    samples.reserve(n);
-    if q < 2 {
-        samples.resize(samples.len() + n, 0.0);
-        return;
-    }
-    // Mirror positions: from-end backwards, then forwards again, without repeating the ends.
-    let period = 2 * (q - 1);
-    for k in 1..=n {
-        let m = k % period;
-        let back = if m < q { m } else { period - m };
-        let x = samples[from + q - 1 - back];
-        samples.push(x);
-    }
 }
 
 /// Noise floor: a percentile of the frame levels of a sliding window, from a histogram of
@@ -261,8 +229,8 @@ impl Endpointer {
         let hop = seg.hop.max(1);
         let s = |x: f32| (x.max(0.0) as f64 * RATE).round() as usize;
         let frames = |x: f32| (s(x) / hop).max(1);
-        let pad = s(cfg.pre_roll_s);
-        let post = s(cfg.post_roll_s);
+        let pad = seg.padding.pre_samples(RATE as u32);
+        let post = seg.padding.post_samples(RATE as u32);
         let max_utt = s(cfg.max_utterance_s).max(s(1.0)).max(2 * pad + 2 * hop);
         let recent = (s(1.0) / hop).max(1);
         let trailing_frames = frames(cfg.trailing_silence_s);
@@ -351,6 +319,7 @@ impl Endpointer {
     pub fn finish(&mut self, now: Instant, emit: &mut impl FnMut(Cut<'_>)) {
         if let Some(sp) = self.speech.take() {
             if sp.voiced_frames >= self.min_speech_frames {
+                // The stream may end before the post-roll (the rest is made up later).
                 let end = (sp.voiced_end + self.post as u64).min(self.position());
                 self.emit_cut(CutKind::Final, &sp, end, now, emit);
             }
@@ -369,18 +338,6 @@ impl Endpointer {
         audio_end_at: Instant,
         emit: &mut impl FnMut(Cut<'_>),
     ) {
-        self.emit_cut_with_quiet(kind, sp, end, 0, audio_end_at, emit);
-    }
-
-    fn emit_cut_with_quiet(
-        &self,
-        kind: CutKind,
-        sp: &Speech,
-        end: u64,
-        quiet_tail: usize,
-        audio_end_at: Instant,
-        emit: &mut impl FnMut(Cut<'_>),
-    ) {
         let n = match kind {
             CutKind::Confirm => 0,
             _ => (end.saturating_sub(self.buf_start) as usize).min(self.buf.len()),
@@ -389,7 +346,6 @@ impl Endpointer {
             utterance: self.utterance,
             kind,
             samples: &self.buf[..n],
-            quiet_tail,
             start: self.buf_start,
             voiced_start: sp.voiced_start,
             voiced_end: sp.voiced_end.min(end),
@@ -446,14 +402,12 @@ impl Endpointer {
         let ended = sp.silence_frames >= self.trailing_frames
             || (utt_len > self.keep_whole && sp.silence_frames >= self.long_pause_frames);
         if !ended && self.early_frames > 0 && sp.voiced_frames >= self.min_speech_frames {
-            // A pause, perhaps the end: decode what was said (with the quiet it would be
-            // decoded with at the end), and say when the pause has lasted long enough.
-            let heard = (frame_end - sp.voiced_end) as usize;
+            // A pause, perhaps the end: decode what was said (with the post-roll made up as
+            // at the end), and say when the pause has lasted long enough.
             if sp.silence_frames == self.check_frames {
                 // The check shows the words so far: no partial of the same speech after it.
                 sp.partial_voiced_end = sp.voiced_end;
-                let quiet = self.post.saturating_sub(heard);
-                self.emit_cut_with_quiet(CutKind::Check, &sp, frame_end, quiet, frame_at, emit);
+                self.emit_cut(CutKind::Check, &sp, frame_end, frame_at, emit);
             }
             if sp.silence_frames == self.early_frames {
                 self.emit_cut(CutKind::Confirm, &sp, frame_end, frame_at, emit);
@@ -467,9 +421,7 @@ impl Endpointer {
             self.speech = None;
             if sp.voiced_frames >= self.min_speech_frames {
                 let end = (sp.voiced_end + self.post as u64).min(frame_end);
-                let heard = (end - sp.voiced_end.min(end)) as usize;
-                let quiet = self.post.saturating_sub(heard);
-                self.emit_cut_with_quiet(CutKind::Final, &sp, end, quiet, frame_at, emit);
+                self.emit_cut(CutKind::Final, &sp, end, frame_at, emit);
             }
             self.utterance += 1;
             let keep_from = frame_end.saturating_sub(self.pad as u64);
@@ -595,7 +547,8 @@ mod tests {
         assert_eq!(f.len(), 2, "{cuts:?}");
         // First: 0.7 s .. 2.6 s (0.3 s before, 0.6 s after).
         assert_eq!(f[0], (s * 7 / 10, (s * 19 / 10) as usize));
-        // Second: ended by the end of the stream, the tail cut short by it.
+        // Second: ended by the end of the stream, the tail cut short by it (the model's
+        // input gets the rest made up, as offline).
         assert_eq!(f[1].0, 3 * s - s * 3 / 10);
         assert_eq!(f[1].0 + f[1].1 as u64, 3 * s + s / 2 + s / 5);
     }
@@ -612,12 +565,12 @@ mod tests {
             silence(1.0),
         ]
         .concat();
-        // (kind, voiced_end, samples, quiet_tail)
+        // (kind, voiced_end, samples)
         let mut cuts = Vec::new();
         for c in all.chunks(160) {
             ep.push(c, Instant::now(), &mut |cut| {
                 if cut.kind != CutKind::Partial {
-                    cuts.push((cut.kind, cut.voiced_end, cut.samples.len(), cut.quiet_tail));
+                    cuts.push((cut.kind, cut.voiced_end, cut.samples.len()));
                 }
             });
         }
@@ -636,10 +589,9 @@ mod tests {
             "the confirmation names the checked pause"
         );
         assert_eq!(cuts[1].2, 0, "a confirmation carries no audio");
-        // The check: 0.3 s before speech, the speech, 0.08 s of pause heard, and the rest of
-        // the 0.6 s post-roll as quiet.
+        // The check: 0.3 s before speech, the speech and 0.08 s of pause heard (the rest of
+        // the post-roll is made up for the model).
         assert_eq!(cuts[0].2 as u64, s * 3 / 10 + s + s * 8 / 100);
-        assert_eq!(cuts[0].3 as u64, s * 52 / 100);
         // The utterance went on after the pause: the final covers both stretches of speech.
         let second_end = first_end + s * 3 / 10 + s / 2;
         assert_eq!(cuts[4].1, second_end);
@@ -647,7 +599,6 @@ mod tests {
             cuts[4].2 as u64,
             s * 3 / 10 + s + s * 3 / 10 + s / 2 + s * 6 / 10
         );
-        assert_eq!(cuts[4].3, 0, "the final heard all of its post-roll");
     }
 
     #[test]
@@ -673,24 +624,6 @@ mod tests {
             .filter(|k| *k != CutKind::Partial)
             .collect();
         assert_eq!(kinds, vec![CutKind::Final]);
-    }
-
-    #[test]
-    fn quiet_is_the_heard_silence_played_back_and_forth() {
-        let mut x = vec![9.0, 9.0, 1.0, 2.0, 3.0];
-        append_quiet(&mut x, 3, 7);
-        assert_eq!(
-            x,
-            vec![9.0, 9.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0]
-        );
-        // Nothing heard to copy: digital silence.
-        let mut y = vec![5.0];
-        append_quiet(&mut y, 0, 3);
-        assert_eq!(y, vec![5.0, 0.0, 0.0, 0.0]);
-        // More "heard" than there is: bounded by the samples.
-        let mut z = vec![1.0, -1.0];
-        append_quiet(&mut z, 10, 3);
-        assert_eq!(z, vec![1.0, -1.0, 1.0, -1.0, 1.0]);
     }
 
     #[test]

@@ -14,8 +14,8 @@
 //! computed, so the output does not depend on timing. The acoustic model normalizes over its
 //! input, so rather than sliding windows over an endless stream each partial re-runs it
 //! over the utterance so far (all of its left context, at most `max_utterance_s`: partials
-//! stabilize as the utterance grows), and the final decodes the whole utterance, from
-//! `pre_roll_s` before its speech to `post_roll_s` after, like an offline segment.
+//! stabilize as the utterance grows), and the final decodes the whole utterance, padded as
+//! an offline segment is ([`crate::audio::pad::Padding`]).
 //!
 //! Early finals: a short pause is checked (the utterance decoded with made-up quiet as its
 //! post-roll) and, when the words read as a finished sentence and the pause holds, published
@@ -64,7 +64,10 @@ pub enum PartialPolicy {
 /// Pipeline settings.
 #[derive(Debug, Clone, Copy)]
 pub struct PipelineConfig {
-    /// Voice activity and endpointing.
+    /// Voice activity and endpointing. Its `segment` settings (thresholds, padding, level)
+    /// are also how each utterance is prepared for the model: give it the recognizer's
+    /// ([`crate::recognizer::RecognizerConfig::segment`], as `nomen listen` does) so that an
+    /// utterance is heard as `transcribe` hears a file.
     pub endpoint: EndpointConfig,
     /// Stale partials.
     pub partials: PartialPolicy,

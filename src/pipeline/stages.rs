@@ -5,7 +5,9 @@ use super::endpoint::{CutKind, Endpointer};
 use super::events::{Event, EventKind};
 use super::ring::{read_frames, CaptureStream, Clock};
 use super::{InputMsg, PartialPolicy, PipelineConfig, Stats};
+use crate::audio::level::DcBlocker;
 use crate::audio::resample::StreamResampler;
+use crate::audio::utterance::ModelInput;
 use crate::audio::MODEL_RATE;
 use crate::model::Posteriors;
 use crate::recognizer::Recognizer;
@@ -24,6 +26,10 @@ pub(super) struct Job {
     utterance: u64,
     kind: CutKind,
     samples: Vec<f32>,
+    /// The model's lead-in: the quiet before the speech ([`crate::audio::pad::Padding::lead`]).
+    lead: Option<Vec<f32>>,
+    /// How many of `samples` were heard (the rest is made-up post-roll).
+    heard: usize,
     /// Session index of `samples[0]`.
     start: u64,
     voiced_start: u64,
@@ -169,16 +175,14 @@ pub(super) fn endpoint(
         if closed {
             return;
         }
-        let mut samples = Vec::with_capacity(cut.samples.len() + cut.quiet_tail);
-        samples.extend_from_slice(cut.samples);
-        if cut.quiet_tail > 0 {
-            let heard = cut.start + cut.samples.len() as u64 - cut.voiced_end;
-            super::endpoint::append_quiet(&mut samples, heard as usize, cut.quiet_tail);
-        }
+        // Padded and levelled as offline (judged from the utterance's own audio).
+        let input = ModelInput::new(cut.samples, &cfg.endpoint.segment);
         let job = Job {
             utterance: cut.utterance,
             kind: cut.kind,
-            samples,
+            lead: input.lead,
+            heard: input.heard,
+            samples: input.samples,
             start: cut.start,
             voiced_start: cut.voiced_start,
             voiced_end: cut.voiced_end,
@@ -203,10 +207,15 @@ pub(super) fn endpoint(
         };
         closed = sent.is_err();
     };
-    for chunk in input.iter() {
+    // The same DC blocker as offline, over the whole stream.
+    let mut dc = DcBlocker::default();
+    for mut chunk in input.iter() {
         stats
             .samples_16k
             .fetch_add(chunk.samples.len() as u64, Ordering::Relaxed);
+        if cfg.endpoint.segment.level.remove_dc {
+            dc.process(&mut chunk.samples);
+        }
         ep.push(&chunk.samples, chunk.end_at, &mut handle);
     }
     ep.finish(Instant::now(), &mut handle);
@@ -251,9 +260,13 @@ pub(super) fn model(
             }
             continue;
         }
-        match rec.model().posteriors(&job.samples) {
+        match rec
+            .model()
+            .posteriors_led(job.lead.as_deref(), &job.samples)
+        {
             Ok(post) => {
                 job.samples = Vec::new();
+                job.lead = None;
                 if out.send((job, Some(post))).is_err() {
                     break;
                 }
@@ -334,12 +347,16 @@ pub(super) fn decoder(
         if let Some(d) = done {
             t.keep_from(secs(d.1) + split_margin - offset);
         }
+        // Words heard in the made-up post-roll end where the audio does (as offline).
+        let until = job.heard as f32 / MODEL_RATE as f32;
         for w in &mut t.words {
-            w.start += offset;
+            w.end = w.end.min(until);
+            w.start = w.start.min(w.end) + offset;
             w.end += offset;
         }
         for e in &mut t.entities {
-            e.start += offset;
+            e.end = e.end.min(until);
+            e.start = e.start.min(e.end) + offset;
             e.end += offset;
         }
         let closing = matches!(job.kind, CutKind::Final | CutKind::Forced);
