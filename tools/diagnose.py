@@ -212,8 +212,9 @@ def main():
     for w in lex:
         by_spoken[spoken_form(w)].append(w)
 
-    def lex_words(text):
-        """Transcript words -> lexicon words (None where a word has none)."""
+    def lex_words(text, letters):
+        """Transcript words -> lexicon words (None where a word has none); `letters`: a
+        single letter is the letter ("i."), not the word ("i")."""
         out = []
         ws = text.split()
         i = 0
@@ -222,7 +223,10 @@ def main():
             for n in (3, 2, 1):
                 cand = by_spoken.get(" ".join(ws[i:i + n]))
                 if cand and i + n <= len(ws):
-                    out.append(cand[0] if ws[i] in cand else sorted(cand, key=len)[0])
+                    if n == 1 and letters and ws[i] + "." in cand:
+                        out.append(ws[i] + ".")
+                    else:
+                        out.append(cand[0] if ws[i] in cand else sorted(cand, key=len)[0])
                     i += n
                     break
             else:
@@ -234,9 +238,11 @@ def main():
     texts = {}
     for r in rows:
         for key, text in (("ref", norm(r["text"])), ("hyp", norm(hyps.get(r["id"], "")))):
-            lw = lex_words(text)
-            texts[(r["id"], key)] = lw
-    lines = sorted({" ".join(w for w in lw) for lw in texts.values() if lw and None not in lw})
+            variants = [lex_words(text, False)]
+            if lex_words(text, True) != variants[0]:
+                variants.append(lex_words(text, True))
+            texts[(r["id"], key)] = variants
+    lines = sorted({" ".join(lw) for vs in texts.values() for lw in vs if lw and None not in lw})
     qpath = os.path.join(tmp, "lmq.txt")
     with open(qpath, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -275,7 +281,7 @@ def main():
                 if best != prev and best != blank and best != wb:
                     greedy.append(best)
                 prev = best
-            rw = texts[(r["id"], "ref")]
+            rw = texts[(r["id"], "ref")][0]
             if None not in rw:
                 best_pron = []
                 for w in rw:
@@ -295,16 +301,27 @@ def main():
         elif not greedy:
             stage = "model: blank"
         else:
-            rw, hw = texts[(r["id"], "ref")], texts[(r["id"], "hyp")]
-            if None in rw or " ".join(rw) not in lm:
+            def best(variants, empty_ok):
+                """(total, acoustic, LM) of the best-scoring spelling, None if none scores."""
+                out = None
+                for lw in variants:
+                    if not lw and empty_ok:
+                        ac, lp = viterbi(post, vocab, [], blank, wb), lm_empty
+                    elif lw and None not in lw and " ".join(lw) in lm:
+                        ac, lp = viterbi(post, vocab, [lex[w] for w in lw], blank, wb), lm[" ".join(lw)]
+                    else:
+                        continue
+                    tot = ac + a.lm_weight * lp + a.word_bonus * len(lw)
+                    if out is None or tot > out[0]:
+                        out = (tot, ac, lp)
+                return out
+
+            ref_s = best(texts[(r["id"], "ref")], False)
+            hyp_s = best(texts[(r["id"], "hyp")], True) or (NEG, NEG, NEG)
+            if ref_s is None:
                 stage = "vocabulary"
             else:
-                ac_ref = viterbi(post, vocab, [lex[w] for w in rw], blank, wb)
-                ac_hyp = viterbi(post, vocab, [lex[w] for w in hw], blank, wb) if None not in hw else NEG
-                lm_ref = lm[" ".join(rw)]
-                lm_hyp = lm.get(" ".join(hw), NEG) if hw else lm_empty
-                tot_ref = ac_ref + a.lm_weight * lm_ref + a.word_bonus * len(rw)
-                tot_hyp = ac_hyp + a.lm_weight * lm_hyp + a.word_bonus * len(hw)
+                (tot_ref, ac_ref, lm_ref), (tot_hyp, ac_hyp, lm_hyp) = ref_s, hyp_s
                 why = "acoustic %.1f vs %.1f, LM %.1f vs %.1f, total %.1f vs %.1f" % (
                     ac_ref, ac_hyp, lm_ref, lm_hyp, tot_ref, tot_hyp)
                 if ac_ref < ac_hyp:

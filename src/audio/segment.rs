@@ -69,6 +69,17 @@ pub fn speech_frames(samples: &[f32], cfg: &SegmentConfig) -> Vec<bool> {
     level.iter().map(|&l| l > threshold).collect()
 }
 
+/// Whether `samples` is all speech, trimmed tight on both sides (an isolated word cut at
+/// its edges): no frame is quiet enough to be the noise floor [`speech_frames`] compares
+/// with, but the loudest frame is `snr_db` above the quietest and above `min_level_db`.
+/// Steady noise has no such range.
+fn trimmed_inside_speech(samples: &[f32], cfg: &SegmentConfig) -> bool {
+    let level: Vec<f32> = samples.chunks(cfg.hop.max(1)).map(frame_level_db).collect();
+    let lo = level.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = level.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    hi > cfg.min_level_db && hi - lo > cfg.snr_db
+}
+
 /// The samples of `samples` from its first speech frame to the end of its last
 /// ([`speech_frames`], judged by its own noise floor); `None` without speech.
 pub fn voiced_range(samples: &[f32], cfg: &SegmentConfig) -> Option<Range<usize>> {
@@ -90,7 +101,7 @@ pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<Range<usize>
     let speech = speech_frames(samples, cfg);
     let frames = speech.len();
     if n as f32 / rate <= cfg.keep_whole_s {
-        return if speech.iter().any(|&s| s) {
+        return if speech.iter().any(|&s| s) || trimmed_inside_speech(samples, cfg) {
             vec![Range { start: 0, end: n }]
         } else {
             Vec::new()
@@ -165,6 +176,27 @@ mod tests {
         );
         assert!(speech_segments(&[], &SegmentConfig::default()).is_empty());
         assert_eq!(voiced_range(&[], &SegmentConfig::default()), None);
+    }
+
+    #[test]
+    fn a_word_trimmed_inside_its_speech_is_still_speech() {
+        // 0.3 s of "speech" whose level rises 16 dB and falls again, with no quiet frame
+        // around it (FSDD digits are cut like this): the quietest 10% of the frames are
+        // speech too, so no frame is 12 dB above them.
+        let x: Vec<f32> = (0..4_800)
+            .map(|i| {
+                let env = 0.05 + 0.25 * (std::f32::consts::PI * i as f32 / 4_800.0).sin();
+                env * (i as f32 * 0.2).sin()
+            })
+            .collect();
+        let cfg = SegmentConfig::default();
+        assert!(!speech_frames(&x, &cfg).iter().any(|&s| s));
+        assert_eq!(speech_segments(&x, &cfg), vec![0..x.len()]);
+        // Steady sound of the same length has no such range: not speech.
+        assert!(speech_segments(&tone(0.3, 0.2), &cfg).is_empty());
+        // Nor has anything below the absolute speech level.
+        let faint: Vec<f32> = x.iter().map(|v| v * 1e-3).collect();
+        assert!(speech_segments(&faint, &cfg).is_empty());
     }
 
     #[test]
