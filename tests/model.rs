@@ -260,6 +260,30 @@ fn posteriors_are_deterministic() {
     assert_eq!(model.posteriors(x).unwrap(), model.posteriors(x).unwrap());
 }
 
+#[test]
+fn a_lead_in_replaces_the_digital_silence_before_the_input() {
+    let m = fp32();
+    let audio = &fixtures()[0].samples;
+    let plain = m.posteriors(audio).unwrap();
+    // A lead-in of digital silence is what every call hears by default.
+    let zeros = vec![0.0f32; nomen::model::LEAD_SAMPLES];
+    assert_eq!(m.posteriors_led(Some(&zeros), audio).unwrap(), plain);
+    // Quiet room noise instead changes what the model hears, not the frame count.
+    let mut seed = 1u32;
+    let noise: Vec<f32> = (0..nomen::model::LEAD_SAMPLES)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.01
+        })
+        .collect();
+    let led = m.posteriors_led(Some(&noise), audio).unwrap();
+    assert_eq!(led.frames, plain.frames);
+    assert_ne!(led, plain);
+    // A lead-in of the wrong length is a clear error.
+    let e = m.posteriors_led(Some(&zeros[1..]), audio).unwrap_err();
+    assert!(e.to_string().contains("lead-in"), "{e}");
+}
+
 /// At least `min_seconds` made of the fixtures (each padded to whole frames, 0.4 s silence between),
 /// returned with the frame offset of every piece.
 fn long_signal(min_seconds: f32) -> (Vec<f32>, Vec<(usize, &'static Fixture)>) {

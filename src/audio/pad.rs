@@ -13,8 +13,7 @@
 //!
 //! Made-up audio is the quiet of the room played back and forth ([`Fill::Mirror`]), so its
 //! level and spectrum go on without a click; measured on real recordings (BENCHMARKS.md,
-//! "Where the words go") it beats digital silence, which the model hears as a change of
-//! conditions. Quiet shorter than [`Padding::min_quiet_s`] is not repeated (a few
+//! "Real recorded speech") it beats digital silence. Quiet shorter than [`Padding::min_quiet_s`] is not repeated (a few
 //! milliseconds played back and forth are a buzz): digital silence instead.
 
 /// How missing audio around the speech is made up.
@@ -57,7 +56,8 @@ impl Default for Padding {
 pub const MAX_ROLL_S: f32 = 10.0;
 
 impl Padding {
-    /// Checks the settings: both rolls finite, from 0 to [`MAX_ROLL_S`] seconds.
+    /// Checks the settings: both rolls and `min_quiet_s` finite, from 0 to [`MAX_ROLL_S`]
+    /// seconds.
     pub fn validate(&self) -> Result<(), String> {
         for (name, v) in [
             ("pre_roll_s", self.pre_roll_s),

@@ -19,8 +19,7 @@ const HOP_SAMPLES: usize = 160;
 /// Lead-in the graph hears before every call: 0.3 s, exactly 15 frames (digital silence,
 /// or what [`AcousticModel::posteriors_led`] is given).
 pub const LEAD_SAMPLES: usize = 4800;
-const LEAD_PAD_SAMPLES: usize = LEAD_SAMPLES;
-const LEAD_PAD_FRAMES: usize = LEAD_PAD_SAMPLES / FRAME_SAMPLES;
+const LEAD_FRAMES: usize = LEAD_SAMPLES / FRAME_SAMPLES;
 /// Lowest log-posterior returned. tract's log-softmax gives `-inf` where the
 /// probability underflows f32 (below about e^-87); such values are raised to this.
 pub const LOG_PROB_FLOOR: f32 = -100.0;
@@ -119,7 +118,7 @@ type Plan = Arc<TypedRunnableModel>;
 
 /// Graph calls shorter than this (samples, padding included) always use the
 /// symbolic-length plan: specializing costs more than it saves below about 3 s.
-const MIN_SPECIALIZED_SAMPLES: usize = 3 * SAMPLE_RATE as usize + LEAD_PAD_SAMPLES;
+const MIN_SPECIALIZED_SAMPLES: usize = 3 * SAMPLE_RATE as usize + LEAD_SAMPLES;
 
 /// Plans specialized to one exact input length, least recently used first.
 struct PlanCache {
@@ -141,9 +140,9 @@ struct PlanCache {
 /// Each call puts 0.3 s of lead-in in front of the audio (the model misses the first
 /// phone otherwise): digital silence, or the room's quiet when the caller has it
 /// ([`AcousticModel::posteriors_led`]); the corresponding 15 frames are dropped, so frame 0
-/// of the result is time 0 of the input. Audio longer than [`ModelConfig::window_s`] is cut into windows
-/// overlapping by [`ModelConfig::overlap_s`]; each window keeps the frames up to the
-/// middle of its overlaps.
+/// of the result is time 0 of the input. Audio longer than [`ModelConfig::window_s`] is
+/// cut into windows overlapping by [`ModelConfig::overlap_s`]; each window keeps the
+/// frames up to the middle of its overlaps.
 pub struct AcousticModel {
     /// Decluttered graph with symbolic sample count `samples`.
     typed: TypedModel,
@@ -418,7 +417,7 @@ impl AcousticModel {
     /// One graph call on at most one window of audio: lead-in, run, drop the lead frames.
     fn run_segment(&self, lead: Option<&[f32]>, samples: &[f32]) -> Result<Posteriors, ModelError> {
         let n = samples.len();
-        let mut input = Vec::with_capacity(LEAD_PAD_SAMPLES + n);
+        let mut input = Vec::with_capacity(LEAD_SAMPLES + n);
         let clean = |&s: &f32| {
             if s.is_finite() {
                 s.clamp(-1.0, 1.0)
@@ -428,7 +427,7 @@ impl AcousticModel {
         };
         match lead {
             Some(l) => input.extend(l.iter().map(clean)),
-            None => input.resize(LEAD_PAD_SAMPLES, 0.0f32),
+            None => input.resize(LEAD_SAMPLES, 0.0f32),
         }
         input.extend(samples.iter().map(clean));
         let len = input.len();
@@ -450,16 +449,16 @@ impl AcousticModel {
         }
         let (frames_out, vocab) = (shape[1], shape[2]);
         let want = graph_frames(n);
-        if frames_out < LEAD_PAD_FRAMES + want {
+        if frames_out < LEAD_FRAMES + want {
             return Err(ModelError::BadOutput(format!(
                 "{frames_out} frames for {len} samples, expected {}",
-                LEAD_PAD_FRAMES + want
+                LEAD_FRAMES + want
             )));
         }
         // `max` also maps NaN to the floor.
         let data: Vec<f32> = log_probs
             .iter()
-            .skip(LEAD_PAD_FRAMES * vocab)
+            .skip(LEAD_FRAMES * vocab)
             .take(want * vocab)
             .map(|&v| v.max(LOG_PROB_FLOOR))
             .collect();
@@ -531,10 +530,7 @@ mod tests {
         assert_eq!(graph_frames(320), 2);
         // 7.1 s of audio: the hama graph gives 356 frames.
         assert_eq!(graph_frames(113_600), 356);
-        assert_eq!(
-            graph_frames(LEAD_PAD_SAMPLES + 113_600),
-            LEAD_PAD_FRAMES + 356
-        );
+        assert_eq!(graph_frames(LEAD_SAMPLES + 113_600), LEAD_FRAMES + 356);
     }
 
     #[test]
