@@ -186,7 +186,7 @@ pub struct ModelArgs {
     #[arg(long, value_name = "S")]
     pre_roll: Option<f32>,
     /// Audio the model hears after the last speech frame of an utterance or segment
-    /// (seconds): what follows in the input, the rest made up (--post-roll-fill).
+    /// (seconds): what follows in the input, the rest made up (--pad-fill).
     #[arg(long, value_name = "S")]
     post_roll: Option<f32>,
     /// How the part of the post-roll the input lacks, and the model's lead-in, are made
