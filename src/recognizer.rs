@@ -335,10 +335,13 @@ impl Recognizer {
     /// ([`crate::audio::level`]).
     pub fn segment_posteriors(&self, audio: &Audio16k) -> Result<Vec<SegmentPosteriors>, Error> {
         // The same DC blocker as the live path's, over the whole input.
-        let mut samples = audio.samples.clone();
-        if self.cfg.segment.level.remove_dc {
-            DcBlocker::default().process(&mut samples);
-        }
+        let samples: std::borrow::Cow<[f32]> = if self.cfg.segment.level.remove_dc {
+            let mut s = audio.samples.clone();
+            DcBlocker::default().process(&mut s);
+            s.into()
+        } else {
+            (&audio.samples[..]).into()
+        };
         speech_segments(&samples, &self.cfg.segment)
             .into_iter()
             .map(|seg| {

@@ -7,24 +7,15 @@ use nomen::pipeline::{
     self, capture_ring, Clock, Event, EventKind, InputMsg, Pacing, PartialPolicy, Pipeline,
     PipelineConfig, WavSource,
 };
-use nomen::recognizer::{Recognizer, RecognizerConfig};
+use nomen::recognizer::Recognizer;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn rec() -> Arc<Recognizer> {
-    static REC: OnceLock<Arc<Recognizer>> = OnceLock::new();
-    REC.get_or_init(|| {
-        Arc::new(
-            Recognizer::load(RecognizerConfig::with_dir(
-                common::root().join("models-quantized"),
-            ))
-            .expect("load recognizer"),
-        )
-    })
-    .clone()
+    common::shared_recognizer()
 }
 
 /// A fixture's 16 kHz mono samples and its transcript.

@@ -8,22 +8,13 @@ mod common;
 
 use nomen::audio::Audio16k;
 use nomen::pipeline::{self, EventKind, Pacing, PartialPolicy, Pipeline, PipelineConfig};
-use nomen::recognizer::{Recognizer, RecognizerConfig};
+use nomen::recognizer::Recognizer;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 fn rec() -> Arc<Recognizer> {
-    static REC: OnceLock<Arc<Recognizer>> = OnceLock::new();
-    REC.get_or_init(|| {
-        Arc::new(
-            Recognizer::load(RecognizerConfig::with_dir(
-                common::root().join("models-quantized"),
-            ))
-            .expect("load recognizer"),
-        )
-    })
-    .clone()
+    common::shared_recognizer()
 }
 
 /// (file, words) of every real recording.

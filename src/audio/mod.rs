@@ -88,3 +88,12 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio16k, AudioError> {
         truncated: wav.truncated,
     })
 }
+
+/// A sine of amplitude `amp` (about 500 Hz) lasting `secs` at 16 kHz: speech to the
+/// energy-based tests of the segmenter, the endpointer and the model's input.
+#[cfg(test)]
+pub(crate) fn test_tone(secs: f32, amp: f32) -> Vec<f32> {
+    (0..(secs * 16_000.0) as usize)
+        .map(|i| amp * (i as f32 * 0.2).sin())
+        .collect()
+}

@@ -57,24 +57,29 @@ pub fn frame_level_db(frame: &[f32]) -> f32 {
 /// Which 10 ms frames (`cfg.hop` samples) of `samples` are speech: more than `snr_db` above
 /// the noise floor (the 10th percentile of the frame levels) and above `min_level_db`.
 pub fn speech_frames(samples: &[f32], cfg: &SegmentConfig) -> Vec<bool> {
-    let hop = cfg.hop.max(1);
-    let level: Vec<f32> = samples.chunks(hop).map(frame_level_db).collect();
+    speech_of(&frame_levels(samples, cfg), cfg)
+}
+
+fn frame_levels(samples: &[f32], cfg: &SegmentConfig) -> Vec<f32> {
+    samples.chunks(cfg.hop.max(1)).map(frame_level_db).collect()
+}
+
+fn speech_of(level: &[f32], cfg: &SegmentConfig) -> Vec<bool> {
     if level.is_empty() {
         return Vec::new();
     }
-    let mut sorted = level.clone();
+    let mut sorted = level.to_vec();
     sorted.sort_by(|a, b| a.total_cmp(b));
     let floor = sorted[sorted.len() / 10];
     let threshold = (floor + cfg.snr_db).max(cfg.min_level_db);
     level.iter().map(|&l| l > threshold).collect()
 }
 
-/// Whether `samples` is all speech, trimmed tight on both sides (an isolated word cut at
-/// its edges): no frame is quiet enough to be the noise floor [`speech_frames`] compares
-/// with, but the loudest frame is `snr_db` above the quietest and above `min_level_db`.
-/// Steady noise has no such range.
-fn trimmed_inside_speech(samples: &[f32], cfg: &SegmentConfig) -> bool {
-    let level: Vec<f32> = samples.chunks(cfg.hop.max(1)).map(frame_level_db).collect();
+/// Whether frames of these levels are all speech, trimmed tight on both sides (an isolated
+/// word cut at its edges): no frame is quiet enough to be the noise floor [`speech_frames`]
+/// compares with, but the loudest frame is `snr_db` above the quietest and above
+/// `min_level_db`. Steady noise has no such range.
+fn trimmed_inside_speech(level: &[f32], cfg: &SegmentConfig) -> bool {
     let lo = level.iter().copied().fold(f32::INFINITY, f32::min);
     let hi = level.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     hi > cfg.min_level_db && hi - lo > cfg.snr_db
@@ -98,10 +103,11 @@ pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<Range<usize>
     let rate = 16_000.0f32;
     let n = samples.len();
     let hop = cfg.hop.max(1);
-    let speech = speech_frames(samples, cfg);
+    let level = frame_levels(samples, cfg);
+    let speech = speech_of(&level, cfg);
     let frames = speech.len();
     if n as f32 / rate <= cfg.keep_whole_s {
-        return if speech.iter().any(|&s| s) || trimmed_inside_speech(samples, cfg) {
+        return if speech.iter().any(|&s| s) || trimmed_inside_speech(&level, cfg) {
             vec![Range { start: 0, end: n }]
         } else {
             Vec::new()
@@ -155,11 +161,7 @@ pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<Range<usize>
 mod tests {
     use super::*;
 
-    fn tone(secs: f32, amp: f32) -> Vec<f32> {
-        (0..(secs * 16_000.0) as usize)
-            .map(|i| amp * (i as f32 * 0.2).sin())
-            .collect()
-    }
+    use crate::audio::test_tone as tone;
 
     #[test]
     fn short_input_is_one_segment_or_none() {

@@ -51,11 +51,7 @@ impl ModelInput {
 mod tests {
     use super::*;
 
-    fn tone(secs: f32, amp: f32) -> Vec<f32> {
-        (0..(secs * 16_000.0) as usize)
-            .map(|i| amp * (i as f32 * 0.2).sin())
-            .collect()
-    }
+    use crate::audio::test_tone as tone;
 
     /// Room noise at about -60 dBFS.
     fn quiet(secs: f32) -> Vec<f32> {

@@ -680,12 +680,6 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
                 break;
             }
         }
-        if log::log_enabled!(log::Level::Trace) {
-            for h in &uniq {
-                let ids: Vec<u32> = h.words.iter().map(|w| w.word).collect();
-                log::trace!("n-best: {:.2} {ids:?}", h.score);
-            }
-        }
         uniq
     }
 }

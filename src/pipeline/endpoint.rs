@@ -477,11 +477,7 @@ impl Endpointer {
 mod tests {
     use super::*;
 
-    fn tone(secs: f32, amp: f32) -> Vec<f32> {
-        (0..(secs * 16_000.0) as usize)
-            .map(|i| amp * (i as f32 * 0.2).sin())
-            .collect()
-    }
+    use crate::audio::test_tone as tone;
 
     fn silence(secs: f32) -> Vec<f32> {
         vec![0.0; (secs * 16_000.0) as usize]

@@ -3,7 +3,7 @@
 
 use nomen::recognizer::{Recognizer, RecognizerConfig};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The repository root.
 pub fn root() -> &'static Path {
@@ -12,10 +12,23 @@ pub fn root() -> &'static Path {
 
 /// The default recognizer over `models-quantized/`, loaded once per test binary.
 pub fn recognizer() -> &'static Recognizer {
-    static REC: OnceLock<Recognizer> = OnceLock::new();
-    REC.get_or_init(|| {
-        Recognizer::load(RecognizerConfig::with_dir(root().join("models-quantized")))
-            .expect("load recognizer")
+    shared_recognizer_ref()
+}
+
+/// The same recognizer, shareable with the live pipeline's threads.
+pub fn shared_recognizer() -> Arc<Recognizer> {
+    shared_recognizer_ref();
+    SHARED.get().expect("loaded above").clone()
+}
+
+static SHARED: OnceLock<Arc<Recognizer>> = OnceLock::new();
+
+fn shared_recognizer_ref() -> &'static Recognizer {
+    SHARED.get_or_init(|| {
+        Arc::new(
+            Recognizer::load(RecognizerConfig::with_dir(root().join("models-quantized")))
+                .expect("load recognizer"),
+        )
     })
 }
 
