@@ -9,7 +9,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use nomen::model::Precision;
+use nomen::model::{ModelKind, Precision};
 use nomen::recognizer::Recognizer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,6 +92,7 @@ fn min_time(repeats: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 }
 
 struct Row {
+    kind: ModelKind,
     precision: Precision,
     load_s: f64,
     model_s: f64,
@@ -147,8 +148,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let rss = peak_rss_mib();
     println!();
     println!(
-        "pipeline ({} model, beam {}):",
-        cfg.model.precision, cfg.decoder.beam_size
+        "pipeline ({} {} model, beam {}):",
+        cfg.model.kind, cfg.model.precision, cfg.decoder.beam_size
     );
     println!(
         "  load: {:.0} ms total (model {:.0} ms, LM {:.0} ms, lexicon {:.0} ms)",
@@ -182,16 +183,21 @@ pub fn run(args: BenchArgs) -> Result<()> {
     drop(posts);
     drop(rec);
 
-    // Both precisions of the acoustic model, side by side.
+    // Every acoustic model and precision, side by side.
     let mut rows = Vec::new();
-    for precision in [Precision::Fp32, Precision::Int8] {
+    for (kind, precision) in ModelKind::ALL
+        .into_iter()
+        .flat_map(|k| [(k, Precision::Fp32), (k, Precision::Int8)])
+        .filter(|(k, p)| k.file_name(*p).is_ok())
+    {
         let mut mc = cfg.model.clone();
+        mc.kind = kind;
         mc.precision = precision;
         let t = Instant::now();
         let model = match nomen::model::AcousticModel::load(&mc) {
             Ok(m) => m,
             Err(e) => {
-                println!("  {precision}: not measured: {e}");
+                println!("  {kind} {precision}: not measured: {e}");
                 continue;
             }
         };
@@ -203,6 +209,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             Ok(())
         })?;
         rows.push(Row {
+            kind,
             precision,
             load_s,
             model_s,
@@ -210,17 +217,32 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     println!();
     println!("acoustic model in tract (1 thread):");
-    println!("  precision   load ms   RTF      ");
+    println!("  model          precision   load ms   RTF      ");
     for r in &rows {
         println!(
-            "  {:<10} {:>8.0}   {:.4}",
+            "  {:<14} {:<10} {:>8.0}   {:.4}",
+            r.kind.to_string(),
             r.precision.to_string(),
             r.load_s * 1e3,
             r.model_s / audio_s
         );
     }
-    if let [a, b] = &rows[..] {
-        println!("  int8 / fp32 time: {:.2}x", b.model_s / a.model_s);
+    let time = |k: ModelKind, p: Precision| {
+        rows.iter()
+            .find(|r| r.kind == k && r.precision == p)
+            .map(|r| r.model_s)
+    };
+    if let (Some(a), Some(b)) = (
+        time(ModelKind::Hama, Precision::Fp32),
+        time(ModelKind::Hama, Precision::Int8),
+    ) {
+        println!("  hama int8 / fp32 time: {:.2}x", b / a);
+    }
+    if let (Some(a), Some(b)) = (
+        time(ModelKind::Hama, Precision::Fp32),
+        time(ModelKind::WhisperTiny, Precision::Fp32),
+    ) {
+        println!("  whisper-tiny / hama time (fp32): {:.2}x", b / a);
     }
 
     if !args.no_ort && !args.board {
@@ -230,7 +252,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     // One line with everything, to paste.
     let rtf = |p: Precision| {
         rows.iter()
-            .find(|r| r.precision == p)
+            .find(|r| r.kind == cfg.model.kind && r.precision == p)
             .map_or("-".to_string(), |r| {
                 format!("{:.4} (load {:.0} ms)", r.model_s / audio_s, r.load_s * 1e3)
             })
@@ -313,7 +335,7 @@ fn ort_comparison(
         v["version"].as_str().unwrap_or("?")
     );
     println!("  precision   tract RTF   ORT RTF   tract/ORT time");
-    for r in rows {
+    for r in rows.iter().filter(|r| r.kind == ModelKind::Hama) {
         let key = r.precision.to_string();
         if let Some(ort_s) = v["seconds"][&key].as_f64() {
             println!(

@@ -7,7 +7,7 @@ use nomen::audio::pad::Fill;
 use nomen::bias::{BiasEntry, EntityTrie};
 use nomen::decoder::DecoderConfig;
 use nomen::entities::EntitySet;
-use nomen::model::Precision;
+use nomen::model::{ModelKind, Precision};
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search, Transcript};
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -72,6 +72,11 @@ pub struct ModelArgs {
     /// Model directory (default: $NOMEN_MODELS, ./models-quantized, or next to the binary).
     #[arg(long, value_name = "DIR")]
     models: Option<PathBuf>,
+    /// Acoustic model: whisper-tiny (nomen's own: the Whisper tiny.en encoder with a CTC
+    /// phone head trained on synthesized speech) or hama (hama 1.3.13's CTC phone model,
+    /// the default before; also the only one with --precision int8).
+    #[arg(long, value_name = "NAME", value_parser = parse_model_kind, default_value = "whisper-tiny")]
+    acoustic_model: ModelKind,
     /// Acoustic model precision.
     #[arg(long, value_parser = parse_precision, default_value = "fp32")]
     precision: Precision,
@@ -218,6 +223,11 @@ enum FillArg {
     Silence,
 }
 
+fn parse_model_kind(s: &str) -> Result<ModelKind, String> {
+    s.parse()
+        .map_err(|e: nomen::model::ModelError| e.to_string())
+}
+
 fn parse_precision(s: &str) -> Result<Precision, String> {
     s.parse()
         .map_err(|e: nomen::model::ModelError| e.to_string())
@@ -231,6 +241,7 @@ impl ModelArgs {
             None => find_models_dir()?,
         };
         let mut cfg = RecognizerConfig::with_dir(dir);
+        cfg.set_model_kind(self.acoustic_model);
         cfg.model.precision = self.precision;
         if let Some(n) = self.length_plans {
             cfg.model.length_plans = n;

@@ -4,6 +4,7 @@
 //! for any number of utterances (from several threads: it holds no mutable state).
 
 use crate::audio::level::DcBlocker;
+use crate::audio::pad::Fill;
 use crate::audio::segment::{speech_segments, SegmentConfig};
 use crate::audio::utterance::ModelInput;
 use crate::audio::Audio16k;
@@ -16,7 +17,7 @@ use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
 use crate::g2p::G2p;
 use crate::lexicon::{Lexicon, LexiconError};
 use crate::lm::{LmError, WordLm};
-use crate::model::{AcousticModel, ModelConfig, ModelError, Posteriors};
+use crate::model::{AcousticModel, ModelConfig, ModelError, ModelKind, Posteriors};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -102,7 +103,7 @@ pub struct RecognizerConfig {
 impl RecognizerConfig {
     /// Defaults with the model files in `dir`.
     pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
-        RecognizerConfig {
+        let mut cfg = RecognizerConfig {
             model: ModelConfig::with_dir(dir),
             lm: None,
             lexicon: None,
@@ -110,7 +111,31 @@ impl RecognizerConfig {
             search: Search::default(),
             segment: SegmentConfig::default(),
             bias: BiasConfig::default(),
-        }
+        };
+        cfg.set_model_kind(ModelKind::default());
+        cfg
+    }
+
+    /// Defaults with the model files in `dir` and acoustic model `kind`, with the settings
+    /// that suit it ([`RecognizerConfig::set_model_kind`]).
+    pub fn with_model(dir: impl Into<PathBuf>, kind: ModelKind) -> Self {
+        let mut cfg = Self::with_dir(dir);
+        cfg.set_model_kind(kind);
+        cfg
+    }
+
+    /// Selects acoustic model `kind` and the padding fill it was measured best with:
+    /// hama hears a made-up post-roll best as the quiet next to the speech played back and
+    /// forth ([`Fill::Mirror`]); the Whisper-encoder model, trained with quiet or noise
+    /// after every utterance, hears phantom phones in a mirrored tail of a tightly trimmed
+    /// file and gets digital silence ([`Fill::Silence`]): real2 WER 40.4% with mirror,
+    /// 18.8% with silence (BENCHMARKS.md, "nomen's own acoustic model").
+    pub fn set_model_kind(&mut self, kind: ModelKind) {
+        self.model.kind = kind;
+        self.segment.padding.fill = match kind {
+            ModelKind::Hama => Fill::Mirror,
+            ModelKind::WhisperTiny => Fill::Silence,
+        };
     }
 
     fn lm_path(&self) -> PathBuf {

@@ -1,4 +1,4 @@
-//! The acoustic model on real files: committed speech fixtures (tests/fixtures/audio,
+//! hama's acoustic model on real files: committed speech fixtures (tests/fixtures/audio,
 //! rendered by `python3 tools/make_model.py --fixtures tests/fixtures/audio`) and the
 //! model in models-quantized/.
 //!
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use nomen::model::{AcousticModel, ModelConfig, Posteriors, Precision, Tokens};
+use nomen::model::{AcousticModel, ModelConfig, ModelKind, Posteriors, Precision, Tokens};
 
 const SR: usize = 16_000;
 
@@ -18,8 +18,11 @@ fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models-quantized")
 }
 
+/// hama at `precision` (this file tests hama's graph; tests/acoustic_models.rs tests the
+/// default model beside it).
 fn config(precision: Precision) -> ModelConfig {
     ModelConfig {
+        kind: ModelKind::Hama,
         precision,
         ..ModelConfig::with_dir(model_dir())
     }

@@ -30,6 +30,8 @@ pub use tokens::Tokens;
 pub const SAMPLE_RATE: u32 = 16_000;
 /// Time between two posterior frames, in seconds.
 pub const FRAME_SHIFT_S: f32 = 0.02;
+/// The graph of [`ModelKind::WhisperTiny`].
+pub const WHISPER_TINY_FILE: &str = "whisper_tiny_ctc.onnx";
 /// Name of the vocabulary file in the model directory.
 pub const TOKENS_FILE: &str = "tokens.txt";
 /// Name of the checksum file (`sha256sum` format) in the model directory.
@@ -37,6 +39,78 @@ pub const CHECKSUMS_FILE: &str = "SHA256SUMS";
 /// How to (re)create the model files, quoted in error messages.
 pub const MAKE_MODEL_HINT: &str =
     "create it with `python3 tools/make_model.py` (see models-quantized/MODEL_CARD.md)";
+
+/// Which acoustic model to load. Both emit the same 191 tokens at the same 20 ms frames
+/// (frame `t` centred on sample `320 t`), so the lexicon, LM, G2P and biasing work with
+/// either, and `--acoustic-model` A/Bs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ModelKind {
+    /// hama 1.3.13's waveform CTC phone recognizer (2.3M parameters, Apache-2.0):
+    /// `asr_fp32.onnx` / `asr_int8.onnx`. See `models-quantized/MODEL_CARD.md`.
+    Hama,
+    /// nomen's own model, the default: the frozen Whisper tiny.en encoder (MIT, 8M
+    /// parameters) with a CTC phone head trained by `tools/am/` on synthesized speech only:
+    /// `whisper_tiny_ctc.onnx` (fp32 only). See `models-quantized/MODEL_CARD_whisper_tiny_ctc.md`.
+    #[default]
+    WhisperTiny,
+}
+
+impl ModelKind {
+    /// Every model, in the order `--acoustic-model` lists them.
+    pub const ALL: [ModelKind; 2] = [ModelKind::Hama, ModelKind::WhisperTiny];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Hama => "hama",
+            ModelKind::WhisperTiny => "whisper-tiny",
+        }
+    }
+
+    /// File name of the ONNX graph of this model at `precision`, or why there is none.
+    pub fn file_name(self, precision: Precision) -> Result<&'static str, ModelError> {
+        match (self, precision) {
+            (ModelKind::Hama, p) => Ok(p.file_name()),
+            (ModelKind::WhisperTiny, Precision::Fp32) => Ok(WHISPER_TINY_FILE),
+            (_, p) => Err(ModelError::Config(format!(
+                "the {} acoustic model has no {p} graph (use --precision fp32, or --acoustic-model hama)",
+                self.name()
+            ))),
+        }
+    }
+
+    /// Longest call the graph accepts, in seconds of audio (lead-in included): Whisper's
+    /// positional table covers 30 s; hama's is open-ended (see [`ModelConfig::MAX_WINDOW_S`]).
+    pub fn max_call_s(self) -> f32 {
+        match self {
+            ModelKind::Hama => f32::INFINITY,
+            ModelKind::WhisperTiny => 30.0,
+        }
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.to_ascii_lowercase();
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == lower)
+            .ok_or_else(|| {
+                ModelError::Config(format!(
+                    "unknown acoustic model {s:?} (expected one of: {})",
+                    ModelKind::ALL.map(|k| k.name()).join(", ")
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Numeric precision of the acoustic model weights, i.e. which ONNX file is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -92,7 +166,9 @@ pub struct ModelConfig {
     /// Directory holding the ONNX files, `tokens.txt` and `SHA256SUMS`
     /// (default `models-quantized`, relative to the working directory).
     pub dir: PathBuf,
-    /// Which graph to load.
+    /// Which acoustic model.
+    pub kind: ModelKind,
+    /// Which graph of it to load.
     pub precision: Precision,
     /// Longest stretch of audio given to the network in one call, in seconds. Longer
     /// input is cut into overlapping windows of this length. At most
@@ -125,9 +201,10 @@ impl ModelConfig {
         }
     }
 
-    /// Path of the ONNX graph selected by [`ModelConfig::precision`].
-    pub fn model_path(&self) -> PathBuf {
-        self.dir.join(self.precision.file_name())
+    /// Path of the ONNX graph selected by [`ModelConfig::kind`] and
+    /// [`ModelConfig::precision`].
+    pub fn model_path(&self) -> Result<PathBuf, ModelError> {
+        Ok(self.dir.join(self.kind.file_name(self.precision)?))
     }
 }
 
@@ -135,6 +212,7 @@ impl Default for ModelConfig {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("models-quantized"),
+            kind: ModelKind::default(),
             precision: Precision::default(),
             window_s: 20.0,
             overlap_s: 4.0,
@@ -248,12 +326,31 @@ mod tests {
     }
 
     #[test]
+    fn model_kinds() {
+        for k in ModelKind::ALL {
+            assert_eq!(k.name().parse::<ModelKind>().unwrap(), k);
+            assert!(k.file_name(Precision::Fp32).is_ok());
+        }
+        assert_eq!(
+            "Whisper-Tiny".parse::<ModelKind>().unwrap(),
+            ModelKind::WhisperTiny
+        );
+        let err = "wav2vec".parse::<ModelKind>().unwrap_err().to_string();
+        assert!(err.contains("hama, whisper-tiny"), "{err}");
+        assert!(ModelKind::WhisperTiny.file_name(Precision::Int8).is_err());
+        assert_eq!(
+            ModelKind::Hama.file_name(Precision::Int8).unwrap(),
+            "asr_int8.onnx"
+        );
+    }
+
+    #[test]
     fn default_config() {
         let c = ModelConfig::default();
         assert_eq!(c.dir, PathBuf::from("models-quantized"));
         assert_eq!(
-            c.model_path(),
-            Path::new("models-quantized").join(c.precision.file_name())
+            c.model_path().unwrap(),
+            Path::new("models-quantized").join(WHISPER_TINY_FILE)
         );
         assert!(c.window_s <= ModelConfig::MAX_WINDOW_S && c.overlap_s < c.window_s / 2.0);
         assert_eq!(ModelConfig::with_dir("/x").dir, PathBuf::from("/x"));

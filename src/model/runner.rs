@@ -8,8 +8,8 @@ use tract_onnx::prelude::*;
 
 use super::checksum::{read_verified, Checksums};
 use super::{
-    ModelConfig, ModelError, Precision, Tokens, CHECKSUMS_FILE, FRAME_SHIFT_S, MAKE_MODEL_HINT,
-    SAMPLE_RATE, TOKENS_FILE,
+    ModelConfig, ModelError, ModelKind, Precision, Tokens, CHECKSUMS_FILE, FRAME_SHIFT_S,
+    MAKE_MODEL_HINT, SAMPLE_RATE, TOKENS_FILE,
 };
 
 /// Samples per posterior frame (20 ms at 16 kHz).
@@ -144,20 +144,31 @@ struct PlanCache {
 /// cut into windows overlapping by [`ModelConfig::overlap_s`]; each window keeps the
 /// frames up to the middle of its overlaps.
 pub struct AcousticModel {
-    /// Decluttered graph with symbolic sample count `samples`.
-    typed: TypedModel,
-    samples: Symbol,
-    symbolic: Plan,
-    specialized: Mutex<PlanCache>,
+    graph: Graph,
     tokens: Tokens,
+    kind: ModelKind,
     precision: Precision,
     window_samples: usize,
     overlap_samples: usize,
 }
 
+/// One ONNX graph, loaded and optimized, with its plans.
+struct Graph {
+    /// File name, for messages.
+    name: &'static str,
+    /// Decluttered graph with symbolic sample count `samples`.
+    typed: TypedModel,
+    samples: Symbol,
+    symbolic: Plan,
+    specialized: Mutex<PlanCache>,
+    /// Whether the graph takes `waveform_lengths` besides `waveform` (hama does).
+    takes_lengths: bool,
+}
+
 impl std::fmt::Debug for AcousticModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcousticModel")
+            .field("kind", &self.kind)
             .field("precision", &self.precision)
             .field("vocab", &self.tokens.len())
             .field("window_samples", &self.window_samples)
@@ -193,10 +204,17 @@ impl AcousticModel {
                 cfg.overlap_s
             )));
         }
+        let max_window_s = cfg.kind.max_call_s() - LEAD_SAMPLES as f32 / SAMPLE_RATE as f32;
+        if cfg.window_s > max_window_s {
+            return Err(ModelError::Config(format!(
+                "window_s must be at most {max_window_s} s for the {} acoustic model, got {}",
+                cfg.kind, cfg.window_s
+            )));
+        }
         let window_samples = round_to_frames(cfg.window_s);
         let overlap_samples = round_to_frames(cfg.overlap_s);
 
-        let model_name = cfg.precision.file_name();
+        let model_name = cfg.kind.file_name(cfg.precision)?;
         for name in [CHECKSUMS_FILE, TOKENS_FILE, model_name] {
             let path = cfg.dir.join(name);
             if !path.is_file() {
@@ -221,39 +239,20 @@ impl AcousticModel {
             },
             other => other,
         })?;
-        let model_bytes = read_verified(&sums, &cfg.dir, model_name)?;
-
-        let started = Instant::now();
-        let (typed, samples) = decluttered_graph(&model_bytes)?;
-        let symbolic = typed
-            .clone()
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| ModelError::inference("optimizing the graph", e))?;
-        log::debug!(
-            "acoustic model {} optimized in {:.0} ms",
-            model_name,
-            started.elapsed().as_secs_f64() * 1e3
-        );
+        let bytes = read_verified(&sums, &cfg.dir, model_name)?;
         let model = Self {
-            typed,
-            samples,
-            symbolic,
-            specialized: Mutex::new(PlanCache {
-                capacity: cfg.length_plans,
-                plans: Vec::new(),
-            }),
+            graph: Graph::load(model_name, &bytes, cfg.length_plans)?,
             tokens,
+            kind: cfg.kind,
             precision: cfg.precision,
             window_samples,
             overlap_samples,
         };
         // One tiny run checks the output width against the vocabulary.
-        let probe = model.run_segment(None, &[0.0; FRAME_SAMPLES])?;
-        if probe.vocab != model.tokens.len() {
+        let (_, vocab, _) = model.graph.run(&[0.0; LEAD_SAMPLES + FRAME_SAMPLES])?;
+        if vocab != model.tokens.len() {
             return Err(ModelError::BadOutput(format!(
-                "{model_name} outputs {} classes but {TOKENS_FILE} has {} tokens",
-                probe.vocab,
+                "{model_name} outputs {vocab} classes but {TOKENS_FILE} has {} tokens",
                 model.tokens.len()
             )));
         }
@@ -263,6 +262,11 @@ impl AcousticModel {
     /// The output vocabulary.
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// The acoustic model that was loaded.
+    pub fn kind(&self) -> ModelKind {
+        self.kind
     }
 
     /// The precision that was loaded.
@@ -375,6 +379,101 @@ impl AcousticModel {
             .collect()
     }
 
+    /// One graph call on at most one window of audio: lead-in, run, drop the lead frames.
+    fn run_segment(&self, lead: Option<&[f32]>, samples: &[f32]) -> Result<Posteriors, ModelError> {
+        let n = samples.len();
+        let mut input = Vec::with_capacity(LEAD_SAMPLES + n);
+        let clean = |&s: &f32| {
+            if s.is_finite() {
+                s.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            }
+        };
+        match lead {
+            Some(l) => input.extend(l.iter().map(clean)),
+            None => input.resize(LEAD_SAMPLES, 0.0f32),
+        }
+        input.extend(samples.iter().map(clean));
+        let want = graph_frames(n);
+        let g = &self.graph;
+        let (out, vocab, frames_out) = g.run(&input)?;
+        if frames_out < LEAD_FRAMES + want {
+            return Err(ModelError::BadOutput(format!(
+                "{}: {frames_out} frames for {} samples, expected {}",
+                g.name,
+                input.len(),
+                LEAD_FRAMES + want
+            )));
+        }
+        // `max` also maps NaN to the floor.
+        let data: Vec<f32> = out[LEAD_FRAMES * vocab..(LEAD_FRAMES + want) * vocab]
+            .iter()
+            .map(|&v| v.max(LOG_PROB_FLOOR))
+            .collect();
+        Ok(Posteriors {
+            frames: want,
+            vocab,
+            data,
+            frame_shift_s: FRAME_SHIFT_S,
+        })
+    }
+}
+
+impl Graph {
+    /// Parses, declutters and optimizes `bytes` (the graph `name`).
+    fn load(name: &'static str, bytes: &[u8], length_plans: usize) -> Result<Self, ModelError> {
+        let started = Instant::now();
+        let (typed, samples, takes_lengths) = decluttered_graph(bytes)?;
+        let symbolic = typed
+            .clone()
+            .into_optimized()
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| ModelError::inference(format!("optimizing {name}"), e))?;
+        log::debug!(
+            "acoustic model {name} optimized in {:.0} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+        Ok(Graph {
+            name,
+            typed,
+            samples,
+            symbolic,
+            specialized: Mutex::new(PlanCache {
+                capacity: length_plans,
+                plans: Vec::new(),
+            }),
+            takes_lengths,
+        })
+    }
+
+    /// Runs the graph on `input` (lead-in included): the log-probs `[frames, vocab]`
+    /// row-major, `vocab` and `frames`.
+    fn run(&self, input: &[f32]) -> Result<(Vec<f32>, usize, usize), ModelError> {
+        let len = input.len();
+        let wave = Tensor::from_shape(&[1, len], input)
+            .map_err(|e| ModelError::inference("building input", e))?;
+        let mut inputs = tvec![wave.into_tvalue()];
+        if self.takes_lengths {
+            inputs.push(tensor1(&[len as i64]).into_tvalue());
+        }
+        let outputs = self
+            .plan_for(len)?
+            .run(inputs)
+            .map_err(|e| ModelError::inference(format!("running {}", self.name), e))?;
+        let log_probs = outputs[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::BadOutput(format!("{} log_probs: {e}", self.name)))?;
+        let shape = log_probs.shape().to_vec();
+        if shape.len() != 3 || shape[0] != 1 {
+            return Err(ModelError::BadOutput(format!(
+                "{}: log_probs has shape {shape:?}, expected [1, T, vocab]",
+                self.name
+            )));
+        }
+        Ok((log_probs.iter().copied().collect(), shape[2], shape[1]))
+    }
+
     /// The plan to run `len` samples (padding included) with.
     fn plan_for(&self, len: usize) -> Result<Plan, ModelError> {
         if len < MIN_SPECIALIZED_SAMPLES {
@@ -413,62 +512,6 @@ impl AcousticModel {
         cache.plans.push((len, plan.clone()));
         Ok(plan)
     }
-
-    /// One graph call on at most one window of audio: lead-in, run, drop the lead frames.
-    fn run_segment(&self, lead: Option<&[f32]>, samples: &[f32]) -> Result<Posteriors, ModelError> {
-        let n = samples.len();
-        let mut input = Vec::with_capacity(LEAD_SAMPLES + n);
-        let clean = |&s: &f32| {
-            if s.is_finite() {
-                s.clamp(-1.0, 1.0)
-            } else {
-                0.0
-            }
-        };
-        match lead {
-            Some(l) => input.extend(l.iter().map(clean)),
-            None => input.resize(LEAD_SAMPLES, 0.0f32),
-        }
-        input.extend(samples.iter().map(clean));
-        let len = input.len();
-        let wave = Tensor::from_shape(&[1, len], &input)
-            .map_err(|e| ModelError::inference("building input", e))?;
-        let lengths = tensor1(&[len as i64]);
-        let outputs = self
-            .plan_for(len)?
-            .run(tvec![wave.into_tvalue(), lengths.into_tvalue()])
-            .map_err(|e| ModelError::inference("running the graph", e))?;
-        let log_probs = outputs[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| ModelError::BadOutput(format!("log_probs: {e}")))?;
-        let shape = log_probs.shape().to_vec();
-        if shape.len() != 3 || shape[0] != 1 {
-            return Err(ModelError::BadOutput(format!(
-                "log_probs has shape {shape:?}, expected [1, T, vocab]"
-            )));
-        }
-        let (frames_out, vocab) = (shape[1], shape[2]);
-        let want = graph_frames(n);
-        if frames_out < LEAD_FRAMES + want {
-            return Err(ModelError::BadOutput(format!(
-                "{frames_out} frames for {len} samples, expected {}",
-                LEAD_FRAMES + want
-            )));
-        }
-        // `max` also maps NaN to the floor.
-        let data: Vec<f32> = log_probs
-            .iter()
-            .skip(LEAD_FRAMES * vocab)
-            .take(want * vocab)
-            .map(|&v| v.max(LOG_PROB_FLOOR))
-            .collect();
-        Ok(Posteriors {
-            frames: want,
-            vocab,
-            data,
-            frame_shift_s: FRAME_SHIFT_S,
-        })
-    }
 }
 
 /// One window of a long input: samples `start..end`, kept up to global frame
@@ -492,9 +535,10 @@ fn window_starts(n: usize, window: usize, overlap: usize) -> Vec<usize> {
     starts
 }
 
-/// Parses the ONNX graph with input `waveform` of shape `[1, S]` (S symbolic) and
-/// declutters it.
-fn decluttered_graph(bytes: &[u8]) -> Result<(TypedModel, Symbol), ModelError> {
+/// Parses the ONNX graph with input `waveform` of shape `[1, S]` (S symbolic) and, when
+/// the graph has a second input, `waveform_lengths` `[1]`, and declutters it. Returns the
+/// graph, the symbol S and whether there is a lengths input.
+fn decluttered_graph(bytes: &[u8]) -> Result<(TypedModel, Symbol, bool), ModelError> {
     let onnx = tract_onnx::onnx().with_ignore_value_info(true);
     let mut model = onnx
         .model_for_read(&mut &bytes[..])
@@ -505,18 +549,29 @@ fn decluttered_graph(bytes: &[u8]) -> Result<(TypedModel, Symbol), ModelError> {
             0,
             InferenceFact::dt_shape(f32::datum_type(), tvec![1.to_dim(), samples.to_dim()]),
         )
-        .and_then(|_| {
-            model.set_input_fact(
-                1,
-                InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim()]),
-            )
-        })
         .map_err(|e| ModelError::inference("setting input shapes", e))?;
+    let takes_lengths = match model.inputs.len() {
+        1 => false,
+        2 => {
+            model
+                .set_input_fact(
+                    1,
+                    InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim()]),
+                )
+                .map_err(|e| ModelError::inference("setting input shapes", e))?;
+            true
+        }
+        n => {
+            return Err(ModelError::BadOutput(format!(
+                "the graph has {n} inputs, expected waveform [1, S] and optionally waveform_lengths [1]"
+            )))
+        }
+    };
     let typed = model
         .into_typed()
         .and_then(|m| m.into_decluttered())
         .map_err(|e| ModelError::inference("analysing the graph", e))?;
-    Ok((typed, samples))
+    Ok((typed, samples, takes_lengths))
 }
 
 #[cfg(test)]
@@ -575,6 +630,14 @@ mod tests {
 
     const TOKENS: &[u8] = b"<blank> 0\na 1\n<wb> 2\n";
 
+    /// hama's configuration (the file names these tests write) for `dir`.
+    fn hama(dir: &std::path::Path) -> ModelConfig {
+        ModelConfig {
+            kind: ModelKind::Hama,
+            ..ModelConfig::with_dir(dir)
+        }
+    }
+
     fn sums(entries: &[(&str, &[u8])]) -> Vec<u8> {
         entries
             .iter()
@@ -586,7 +649,7 @@ mod tests {
     #[test]
     fn missing_files_are_named() {
         let dir = scratch_dir("missing", &[]);
-        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        let err = AcousticModel::load(&hama(&dir)).unwrap_err();
         assert!(matches!(err, ModelError::MissingFile { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains(&dir.display().to_string()), "{msg}");
@@ -600,7 +663,7 @@ mod tests {
                 ("SHA256SUMS", &sums(&[("tokens.txt", TOKENS)])),
             ],
         );
-        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        let err = AcousticModel::load(&hama(&dir)).unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.contains("asr_fp32.onnx") && msg.contains("not found"),
@@ -621,7 +684,7 @@ mod tests {
                 ("SHA256SUMS", &listed),
             ],
         );
-        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        let err = AcousticModel::load(&hama(&dir)).unwrap_err();
         match &err {
             ModelError::ChecksumMismatch { path, actual, .. } => {
                 assert_eq!(path, &dir.join("asr_fp32.onnx"));
@@ -634,7 +697,7 @@ mod tests {
         // Unlisted file.
         let listed = sums(&[("tokens.txt", TOKENS)]);
         std::fs::write(dir.join("SHA256SUMS"), listed).unwrap();
-        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        let err = AcousticModel::load(&hama(&dir)).unwrap_err();
         assert!(
             err.to_string().contains("no entry for asr_fp32.onnx"),
             "{err}"
@@ -643,7 +706,7 @@ mod tests {
         // Correct checksums, garbage graph: a parse error, not a panic.
         let listed = sums(&[("tokens.txt", TOKENS), ("asr_fp32.onnx", graph)]);
         std::fs::write(dir.join("SHA256SUMS"), listed).unwrap();
-        let err = AcousticModel::load(&ModelConfig::with_dir(&dir)).unwrap_err();
+        let err = AcousticModel::load(&hama(&dir)).unwrap_err();
         assert!(matches!(err, ModelError::Inference { .. }), "{err:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
