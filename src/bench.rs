@@ -1,6 +1,6 @@
 //! `nomen bench`: speed and memory of each stage, measured side by side in one run.
 //!
-//! Prints, for each acoustic-model precision: load time, model real-time factor (RTF),
+//! Prints, for each acoustic model and precision: load time, model real-time factor (RTF),
 //! decoder RTF; peak resident memory; the machine (board, CPU, features tract can use); a
 //! one-line summary; and, when Python with onnxruntime is available, the same graphs in
 //! onnxruntime (1 thread) on the same audio, as ratios. `--board` is the report users run

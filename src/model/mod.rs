@@ -1,10 +1,13 @@
 //! The acoustic model: 16 kHz audio in, per-frame phone log-posteriors out.
 //!
-//! The model is the waveform CTC phone recognizer of PyPI `hama` 1.3.13 (Apache-2.0),
-//! converted to fp32 (and optionally int8) by `tools/make_model.py`; see
-//! `models-quantized/MODEL_CARD.md`. It computes its own STFT and log-mel features, so
-//! [`AcousticModel::posteriors`] takes raw samples. Output frames are 20 ms apart over a
-//! 191-token vocabulary (IPA phones, `<wb>` word boundary, `<blank>`).
+//! Two models, one interface ([`ModelKind`]): nomen's own (the default, `whisper-tiny`: the
+//! Whisper tiny.en encoder, frozen, with a CTC phone head trained on synthesized speech by
+//! `tools/am/`; `models-quantized/MODEL_CARD_whisper_tiny_ctc.md`) and the waveform CTC
+//! phone recognizer of PyPI `hama` 1.3.13 (Apache-2.0), converted to fp32 (and optionally
+//! int8) by `tools/make_model.py` (`models-quantized/MODEL_CARD.md`). Both compute their
+//! own STFT and log-mel features, so [`AcousticModel::posteriors`] takes raw samples. Output
+//! frames are 20 ms apart over the same 191-token vocabulary (IPA phones, `<wb>` word
+//! boundary, `<blank>`).
 //!
 //! ```no_run
 //! use nomen::model::{AcousticModel, ModelConfig};

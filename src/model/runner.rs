@@ -129,12 +129,12 @@ struct PlanCache {
 /// The acoustic model, loaded and optimized once; cheap to share between threads
 /// (`Send + Sync`; calls may run concurrently).
 ///
-/// The graph is decluttered and optimized once with a symbolic number of samples; that
-/// plan runs any length. Because tract only picks its fastest kernels (depthwise and
-/// lazy-im2col convolutions) for concrete shapes, calls of 3 s or more also get a plan
-/// specialized to their exact length, built from the decluttered graph in 25-60 ms and
-/// kept in a small LRU cache ([`ModelConfig::length_plans`]): the windows of long audio
-/// all share one. Specialized plans run 2-3x faster than the symbolic one; padding to a
+/// One graph ([`ModelConfig::kind`]). It is decluttered and optimized once with a
+/// symbolic number of samples; that plan runs any length. Because tract only picks its
+/// fastest kernels (depthwise and lazy-im2col convolutions) for concrete shapes, calls of
+/// 3 s or more also get a plan specialized to their exact length, built from the
+/// decluttered graph in 25-60 ms and kept in a small LRU cache
+/// ([`ModelConfig::length_plans`]): the windows of long audio all share one. Specialized plans run 2-3x faster than the symbolic one; padding to a
 /// few fixed lengths instead would change the output (the network pools over time).
 ///
 /// Each call puts 0.3 s of lead-in in front of the audio (the model misses the first
