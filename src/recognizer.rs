@@ -128,8 +128,8 @@ impl RecognizerConfig {
     /// hama hears a made-up post-roll best as the quiet next to the speech played back and
     /// forth ([`Fill::Mirror`]); the Whisper-encoder model, trained with quiet or noise
     /// after every utterance, hears phantom phones in a mirrored tail of a tightly trimmed
-    /// file and gets digital silence ([`Fill::Silence`]): real2 WER 40.4% with mirror,
-    /// 18.8% with silence (BENCHMARKS.md, "nomen's own acoustic model").
+    /// file and gets digital silence ([`Fill::Silence`]): real2 WER 56.5% with mirror,
+    /// 17.5% with silence (BENCHMARKS.md, "nomen's own acoustic model").
     pub fn set_model_kind(&mut self, kind: ModelKind) {
         self.model.kind = kind;
         self.segment.padding.fill = match kind {

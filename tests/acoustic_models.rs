@@ -80,6 +80,24 @@ fn fixtures_give_their_words() {
 
 #[test]
 fn limits_are_clear_errors() {
+    // A model directory without the graph says how to make it.
+    let dir = std::env::temp_dir().join(format!("nomen-am-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["tokens.txt", "SHA256SUMS"] {
+        std::fs::copy(common::root().join("models-quantized").join(f), dir.join(f)).unwrap();
+    }
+    let err = AcousticModel::load(&ModelConfig {
+        kind: ModelKind::WhisperTiny,
+        ..ModelConfig::with_dir(&dir)
+    })
+    .unwrap_err()
+    .to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        err.contains("whisper_tiny_ctc.onnx") && err.contains("tools/am/build.sh"),
+        "{err}"
+    );
+
     let int8 = ModelConfig {
         precision: Precision::Int8,
         ..config(ModelKind::WhisperTiny)

@@ -82,6 +82,17 @@ impl ModelKind {
         }
     }
 
+    /// How to (re)create this model's graph, quoted when it is missing.
+    pub fn make_hint(self) -> &'static str {
+        match self {
+            ModelKind::Hama => MAKE_MODEL_HINT,
+            ModelKind::WhisperTiny => {
+                "create it with `tools/am/build.sh` (see models-quantized/MODEL_CARD_whisper_tiny_ctc.md), \
+                 or use --acoustic-model hama"
+            }
+        }
+    }
+
     /// Longest call the graph accepts, in seconds of audio (lead-in included): Whisper's
     /// positional table covers 30 s; hama's is open-ended (see [`ModelConfig::MAX_WINDOW_S`]).
     pub fn max_call_s(self) -> f32 {

@@ -134,8 +134,9 @@ struct PlanCache {
 /// fastest kernels (depthwise and lazy-im2col convolutions) for concrete shapes, calls of
 /// 3 s or more also get a plan specialized to their exact length, built from the
 /// decluttered graph in 25-60 ms and kept in a small LRU cache
-/// ([`ModelConfig::length_plans`]): the windows of long audio all share one. Specialized plans run 2-3x faster than the symbolic one; padding to a
-/// few fixed lengths instead would change the output (the network pools over time).
+/// ([`ModelConfig::length_plans`]): the windows of long audio all share one. Specialized
+/// plans run 2-3x faster than the symbolic one; padding to a few fixed lengths instead
+/// would change the output (the network pools over time).
 ///
 /// Each call puts 0.3 s of lead-in in front of the audio (the model misses the first
 /// phone otherwise): digital silence, or the room's quiet when the caller has it
@@ -218,9 +219,14 @@ impl AcousticModel {
         for name in [CHECKSUMS_FILE, TOKENS_FILE, model_name] {
             let path = cfg.dir.join(name);
             if !path.is_file() {
+                let hint = if name == model_name {
+                    cfg.kind.make_hint()
+                } else {
+                    MAKE_MODEL_HINT
+                };
                 return Err(ModelError::MissingFile {
                     path,
-                    hint: MAKE_MODEL_HINT.to_string(),
+                    hint: hint.to_string(),
                 });
             }
         }
