@@ -3,7 +3,7 @@
 # the steps in the order they were run for the shipped file (see
 # models-quantized/MODEL_CARD_whisper_tiny_ctc.md):
 #
-#   tools/am/build.sh [DATA_DIR]        # default /tmp/nomen-am; about 3 h on 2 CPU cores
+#   tools/am/build.sh [DATA_DIR]        # default /tmp/nomen-am; about 1.5 h on 2 CPU cores
 #
 # Needs: apt-get install espeak-ng flite fortunes fortunes-min; pip install -r
 # tools/requirements.txt. DATA_DIR takes about 2.2 GB of audio and 5 GB of encoder outputs;
