@@ -6,8 +6,7 @@
 mod common;
 
 use nomen::model::{AcousticModel, ModelConfig, ModelError, ModelKind, Precision};
-use nomen::recognizer::{Recognizer, RecognizerConfig};
-use std::sync::OnceLock;
+use nomen::recognizer::Recognizer;
 
 fn config(kind: ModelKind) -> ModelConfig {
     ModelConfig {
@@ -16,15 +15,11 @@ fn config(kind: ModelKind) -> ModelConfig {
     }
 }
 
+/// The default recognizer, whose model is whisper-tiny.
 fn whisper() -> &'static Recognizer {
-    static REC: OnceLock<Recognizer> = OnceLock::new();
-    REC.get_or_init(|| {
-        let cfg = RecognizerConfig::with_model(
-            common::root().join("models-quantized"),
-            ModelKind::WhisperTiny,
-        );
-        Recognizer::load(cfg).expect("load the whisper-tiny recognizer")
-    })
+    let rec = common::recognizer();
+    assert_eq!(rec.config().model.kind, ModelKind::WhisperTiny);
+    rec
 }
 
 /// A deterministic test signal: a gliding tone with noise.

@@ -255,7 +255,9 @@ impl AcousticModel {
             overlap_samples,
         };
         // One tiny run checks the output width against the vocabulary.
-        let (_, vocab, _) = model.graph.run(&[0.0; LEAD_SAMPLES + FRAME_SAMPLES])?;
+        let (_, vocab) = model
+            .graph
+            .run(&[0.0; LEAD_SAMPLES + FRAME_SAMPLES], LEAD_FRAMES, 1)?;
         if vocab != model.tokens.len() {
             return Err(ModelError::BadOutput(format!(
                 "{model_name} outputs {vocab} classes but {TOKENS_FILE} has {} tokens",
@@ -402,21 +404,7 @@ impl AcousticModel {
         }
         input.extend(samples.iter().map(clean));
         let want = graph_frames(n);
-        let g = &self.graph;
-        let (out, vocab, frames_out) = g.run(&input)?;
-        if frames_out < LEAD_FRAMES + want {
-            return Err(ModelError::BadOutput(format!(
-                "{}: {frames_out} frames for {} samples, expected {}",
-                g.name,
-                input.len(),
-                LEAD_FRAMES + want
-            )));
-        }
-        // `max` also maps NaN to the floor.
-        let data: Vec<f32> = out[LEAD_FRAMES * vocab..(LEAD_FRAMES + want) * vocab]
-            .iter()
-            .map(|&v| v.max(LOG_PROB_FLOOR))
-            .collect();
+        let (data, vocab) = self.graph.run(&input, LEAD_FRAMES, want)?;
         Ok(Posteriors {
             frames: want,
             vocab,
@@ -453,9 +441,15 @@ impl Graph {
         })
     }
 
-    /// Runs the graph on `input` (lead-in included): the log-probs `[frames, vocab]`
-    /// row-major, `vocab` and `frames`.
-    fn run(&self, input: &[f32]) -> Result<(Vec<f32>, usize, usize), ModelError> {
+    /// Runs the graph on `input` (lead-in included) and keeps output frames
+    /// `skip..skip + keep`: their log-probs row-major, at least [`LOG_PROB_FLOOR`], and the
+    /// vocabulary size.
+    fn run(
+        &self,
+        input: &[f32],
+        skip: usize,
+        keep: usize,
+    ) -> Result<(Vec<f32>, usize), ModelError> {
         let len = input.len();
         let wave = Tensor::from_shape(&[1, len], input)
             .map_err(|e| ModelError::inference("building input", e))?;
@@ -477,7 +471,22 @@ impl Graph {
                 self.name
             )));
         }
-        Ok((log_probs.iter().copied().collect(), shape[2], shape[1]))
+        let (frames_out, vocab) = (shape[1], shape[2]);
+        if frames_out < skip + keep {
+            return Err(ModelError::BadOutput(format!(
+                "{}: {frames_out} frames for {len} samples, expected {}",
+                self.name,
+                skip + keep
+            )));
+        }
+        // `max` also maps NaN to the floor.
+        let data = log_probs
+            .iter()
+            .skip(skip * vocab)
+            .take(keep * vocab)
+            .map(|&v| v.max(LOG_PROB_FLOOR))
+            .collect();
+        Ok((data, vocab))
     }
 
     /// The plan to run `len` samples (padding included) with.
