@@ -14,7 +14,6 @@ telephone band with noise at 10-25 dB SNR, as real digit and phone recordings ar
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -92,5 +91,4 @@ def main():
 
 
 if __name__ == "__main__":
-    random.seed(0)
     main()

@@ -58,6 +58,9 @@ grandpa klatt klatt2 klatt3 klatt5 klatt6 m1 m2 m3 m4 m5 m6 m7 norbert sandro sh
 victor grandma""".split()
 ESPEAK_VARIANTS_VALID = ["m8", "f4", "klatt4"]
 FLITE_VOICES = ["kal", "kal16", "slt", "rms"]  # never awb (held out)
+# Reserved for held-out measurement (tools/am/heldout.py): no list above may name them.
+RESERVED_VOICES = {"awb", "joe"}
+assert not RESERVED_VOICES & {v.lower() for v in FLITE_VOICES + ESPEAK_VARIANTS + ESPEAK_VARIANTS_VALID}
 # Share of utterances per engine (training split).
 ENGINE_SHARE = [("espeak", 0.5), ("flite", 0.25), ("hibari", 0.25)]
 
@@ -134,7 +137,7 @@ def fortune_sentences(lex):
     return out
 
 
-def number_words(n):
+def number_words(n, rng):
     if n < 10:
         return DIGITS[n]
     if n < 20:
@@ -143,21 +146,21 @@ def number_words(n):
         return TENS[n // 10 - 2] + ("" if n % 10 == 0 else " " + DIGITS[n % 10])
     if n < 1000:
         rest = n % 100
-        return DIGITS[n // 100] + " hundred" + ("" if rest == 0 else (" and " if random.random() < 0.3 else " ") + number_words(rest))
-    return number_words(n // 1000) + " thousand" + ("" if n % 1000 == 0 else " " + number_words(n % 1000))
+        return DIGITS[n // 100] + " hundred" + ("" if rest == 0 else (" and " if rng.random() < 0.3 else " ") + number_words(rest, rng))
+    return number_words(n // 1000, rng) + " thousand" + ("" if n % 1000 == 0 else " " + number_words(n % 1000, rng))
 
 
 def slot(name, rng, vocab):
     if name == "num":
-        return number_words(rng.choice([rng.randint(0, 20), rng.randint(0, 100), rng.randint(100, 9999)]))
+        return number_words(rng.choice([rng.randint(0, 20), rng.randint(0, 100), rng.randint(100, 9999)]), rng)
     if name == "digits":
         return " ".join(rng.choice(DIGITS + ["oh"]) for _ in range(rng.randint(2, 10)))
     if name == "letters":
         return " ".join(rng.choice(LETTERS) for _ in range(rng.randint(1, 6)))
     if name == "time":
         h, m = rng.randint(1, 12), rng.choice([0, 5, 10, 15, 20, 30, 45, rng.randint(1, 59)])
-        mins = rng.choice(["o'clock", ""]) if m == 0 else ("oh " + DIGITS[m] if m < 10 else number_words(m))
-        return (number_words(h) + " " + mins).strip() + rng.choice(["", "", " a m", " p m"])
+        mins = rng.choice(["o'clock", ""]) if m == 0 else ("oh " + DIGITS[m] if m < 10 else number_words(m, rng))
+        return (number_words(h, rng) + " " + mins).strip() + rng.choice(["", "", " a m", " p m"])
     if name == "cmd":
         return rng.choice(COMMAND_WORDS)
     if name == "word":
@@ -223,7 +226,7 @@ def to_16k(x, sr):
 _HIBARI = None
 
 
-def speak(engine, voice, text, rng, tmp):
+def speak(engine, voice, text, tmp):
     """16 kHz float audio of `text`; voice is a dict of engine settings."""
     if engine == "espeak":
         path = os.path.join(tmp, "e.wav")
@@ -329,7 +332,7 @@ def render_shard(job):
         for text in texts:
             engine, voice = pick_voice(split, rng)
             try:
-                x = speak(engine, voice, text, rng, tmp)
+                x = speak(engine, voice, text, tmp)
             except Exception as e:  # one failed utterance costs only itself
                 print(f"skip {engine} {voice} {text!r}: {e}", file=sys.stderr)
                 continue
