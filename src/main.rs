@@ -5,7 +5,6 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use nomen::audio::pad::Fill;
 use nomen::bias::{BiasEntry, EntityTrie};
-use nomen::decoder::DecoderConfig;
 use nomen::entities::EntitySet;
 use nomen::model::{ModelKind, Precision};
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search, Transcript};
@@ -299,7 +298,8 @@ impl ModelArgs {
         cfg.lm = self.lm.clone();
         cfg.lexicon = self.lexicon.clone();
         let d = &mut cfg.decoder;
-        let def = DecoderConfig::default();
+        // The model's own defaults (set_model_kind), which flags override.
+        let def = *d;
         d.beam_size = self.beam.unwrap_or(def.beam_size);
         d.beam_threshold = self.beam_threshold.unwrap_or(def.beam_threshold);
         d.lm_weight = self.lm_weight.unwrap_or(def.lm_weight);

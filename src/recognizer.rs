@@ -130,12 +130,26 @@ impl RecognizerConfig {
     /// after every utterance, hears phantom phones in a mirrored tail of a tightly trimmed
     /// file and gets digital silence ([`Fill::Silence`]): real2 WER 56.5% with mirror,
     /// 17.5% with silence (BENCHMARKS.md, "nomen's own acoustic model").
+    ///
+    /// It also sets the LM weight and word bonus tuned for that model on the dev set (D1 and
+    /// D2 together, biased WER): the two models' posteriors are not equally sharp, so one
+    /// pair does not suit both (whisper-tiny with hama's 0.5 / -1.5: dev WER 8.49%, with
+    /// 0.7 / 0.0: 7.35%; BENCHMARKS.md, "Decoder weights per acoustic model").
     pub fn set_model_kind(&mut self, kind: ModelKind) {
         self.model.kind = kind;
         self.segment.padding.fill = match kind {
             ModelKind::Hama => Fill::Mirror,
             ModelKind::WhisperTiny => Fill::Silence,
         };
+        let (lm_weight, word_bonus) = match kind {
+            ModelKind::Hama => {
+                let d = DecoderConfig::default();
+                (d.lm_weight, d.word_bonus)
+            }
+            ModelKind::WhisperTiny => (0.7, 0.0),
+        };
+        self.decoder.lm_weight = lm_weight;
+        self.decoder.word_bonus = word_bonus;
     }
 
     fn lm_path(&self) -> PathBuf {
@@ -802,5 +816,24 @@ mod tests {
         assert_eq!(spoken_form("u.s."), "u s");
         assert_eq!(spoken_form("."), ".");
         assert_eq!(spoken_form("hello"), "hello");
+    }
+
+    #[test]
+    fn each_acoustic_model_gets_its_own_settings_and_switching_back_restores_them() {
+        let hama = RecognizerConfig::with_model("m", ModelKind::Hama);
+        let mut cfg = RecognizerConfig::with_model("m", ModelKind::WhisperTiny);
+        assert_eq!(cfg.segment.padding.fill, Fill::Silence);
+        assert_ne!(cfg.decoder, hama.decoder);
+        assert_eq!(hama.decoder, DecoderConfig::default());
+        assert_eq!(hama.segment.padding.fill, Fill::Mirror);
+        cfg.set_model_kind(ModelKind::Hama);
+        assert_eq!(cfg.decoder, hama.decoder);
+        assert_eq!(cfg.segment.padding.fill, hama.segment.padding.fill);
+        // Only the model-dependent fields change.
+        cfg.set_model_kind(ModelKind::WhisperTiny);
+        let mut back = cfg.decoder;
+        back.lm_weight = hama.decoder.lm_weight;
+        back.word_bonus = hama.decoder.word_bonus;
+        assert_eq!(back, hama.decoder);
     }
 }

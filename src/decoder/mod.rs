@@ -56,7 +56,8 @@ pub struct TokenRoles {
     pub word_boundary: Option<u16>,
 }
 
-/// Search settings. The defaults were tuned on the dev set (see BENCHMARKS.md).
+/// Search settings. The defaults were tuned on the dev set with hama (see BENCHMARKS.md);
+/// `RecognizerConfig::set_model_kind` sets each acoustic model's own LM weight and word bonus.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DecoderConfig {
     /// Hypotheses kept per frame.
