@@ -185,6 +185,11 @@ pub struct ModelArgs {
     /// any length, about 2.7x slower but smallest).
     #[arg(long, value_name = "N")]
     length_plans: Option<usize>,
+    /// Hash every model file at start-up, even one verified before and unchanged since (by
+    /// default a stamp in $NOMEN_CACHE_DIR, $XDG_CACHE_HOME/nomen or ~/.cache/nomen spares
+    /// hashing an unchanged file again; NOMEN_CACHE_DIR= turns that off too).
+    #[arg(long)]
+    recheck_models: bool,
     /// Audio the model hears before the first speech frame of an utterance or segment
     /// (seconds).
     #[arg(long, value_name = "S")]
@@ -242,6 +247,11 @@ impl ModelArgs {
         let mut cfg = RecognizerConfig::with_dir(dir);
         cfg.set_model_kind(self.acoustic_model);
         cfg.model.precision = self.precision;
+        cfg.model.checksum_cache = if self.recheck_models {
+            None
+        } else {
+            nomen::model::ChecksumCache::user_default()
+        };
         if let Some(n) = self.length_plans {
             cfg.model.length_plans = n;
         }

@@ -473,7 +473,7 @@ impl Recognizer {
                     return None;
                 }
                 let t = Instant::now();
-                match G2p::load(dir) {
+                match G2p::load_cached(dir, self.cfg.model.checksum_cache.clone()) {
                     Ok(g) => {
                         log::info!("G2P loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
                         Some(g)

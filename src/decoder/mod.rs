@@ -7,7 +7,7 @@
 
 mod beam;
 pub mod confusion;
-mod hash;
+pub(crate) mod hash;
 pub mod lookup;
 pub mod rescore;
 pub mod similar;

@@ -66,7 +66,7 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 
-use crate::model::{Checksums, ModelError, Tokens, CHECKSUMS_FILE, TOKENS_FILE};
+use crate::model::{ChecksumCache, Checksums, ModelError, Tokens, CHECKSUMS_FILE, TOKENS_FILE};
 
 pub use tokenize::{is_python_space, Encoded, EncoderVocab, MAX_INPUT_LEN};
 
@@ -426,20 +426,27 @@ impl G2p {
     /// Loads the G2P graphs, `g2p_symbols.txt` and `tokens.txt` from `dir`, checking all of
     /// them against `dir/SHA256SUMS` first, and optimizes the graphs for this machine.
     pub fn load(dir: &Path) -> Result<Self, G2pError> {
+        Self::load_cached(dir, None)
+    }
+
+    /// [`G2p::load`], remembering verified files in `cache` ([`ChecksumCache`]).
+    pub fn load_cached(dir: &Path, cache: Option<ChecksumCache>) -> Result<Self, G2pError> {
         let sums_path = dir.join(CHECKSUMS_FILE);
-        let sums = Checksums::load(&sums_path).map_err(G2pError::from_model)?;
+        let sums = Checksums::load(&sums_path)
+            .map_err(G2pError::from_model)?
+            .with_cache(cache);
         let read = |name: &str| -> Result<Vec<u8>, G2pError> {
             let path = dir.join(name);
-            let bytes = std::fs::read(&path).map_err(|e| G2pError::io(&path, e))?;
             if sums.get(name).is_none() {
+                if let Err(e) = std::fs::metadata(&path) {
+                    return Err(G2pError::io(&path, e));
+                }
                 return Err(G2pError::Checksums {
                     path: sums_path.clone(),
                     message: format!("no entry for {name} ({MAKE_G2P_HINT})"),
                 });
             }
-            sums.verify(name, &path, &bytes)
-                .map_err(G2pError::from_model)?;
-            Ok(bytes)
+            sums.read_verified(name, &path).map_err(G2pError::from_model)
         };
         let text = |name: &str, bytes: Vec<u8>| {
             String::from_utf8(bytes).map_err(|_| G2pError::Vocabulary {

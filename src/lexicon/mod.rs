@@ -98,12 +98,15 @@ impl Lexicon {
             source,
         })?;
         let t0 = std::time::Instant::now();
-        let entries = parse_entries(&text, &token_id);
+        let (entries, phones) = parse_entries(&text, &token_id);
         log::debug!(
             "lexicon: parsed {} entries in {:?}",
             entries.len(),
             t0.elapsed()
         );
+        let entries = entries
+            .iter()
+            .map(|&(w, start, end)| (w, &phones[start as usize..end as usize]));
         Lexicon::build(entries, lm_word).map_err(|msg| LexiconError::Format {
             path: path.to_path_buf(),
             msg,
@@ -522,11 +525,17 @@ impl Lexicon {
 }
 
 /// Parses `word<TAB>tok tok ...` lines; lines with unknown tokens are skipped.
+/// The entries of a lexicon text as `(word, start, end)` of their token ids in the returned
+/// buffer (one buffer and one lookup per distinct symbol: this runs at every start-up).
+#[allow(clippy::type_complexity)]
 fn parse_entries<'a>(
     text: &'a str,
     token_id: &impl Fn(&str) -> Option<u16>,
-) -> Vec<(&'a str, Vec<u16>)> {
+) -> (Vec<(&'a str, u32, u32)>, Vec<u16>) {
+    type Fx = std::hash::BuildHasherDefault<crate::decoder::hash::FxHasher>;
+    let mut ids: HashMap<&str, Option<u16>, Fx> = HashMap::default();
     let mut out = Vec::new();
+    let mut buf: Vec<u16> = Vec::with_capacity(text.len() / 4);
     let mut unknown = 0usize;
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
@@ -537,17 +546,28 @@ fn parse_entries<'a>(
         if word.is_empty() || word.starts_with('#') {
             continue;
         }
-        let ids: Option<Vec<u16>> = phones.split_whitespace().map(token_id).collect();
-        match ids {
-            Some(ids) if !ids.is_empty() => out.push((word, ids)),
-            Some(_) => {}
-            None => unknown += 1,
+        let start = buf.len();
+        let mut known = true;
+        for symbol in phones.split_whitespace() {
+            match *ids.entry(symbol).or_insert_with(|| token_id(symbol)) {
+                Some(id) => buf.push(id),
+                None => {
+                    known = false;
+                    break;
+                }
+            }
+        }
+        if !known {
+            buf.truncate(start);
+            unknown += 1;
+        } else if buf.len() > start {
+            out.push((word, start as u32, buf.len() as u32));
         }
     }
     if unknown > 0 {
         log::debug!("lexicon: {unknown} pronunciations with tokens the model lacks skipped");
     }
-    out
+    (out, buf)
 }
 
 /// The Levenshtein DP row after one more trie step (unit `token`) at `depth`: `rows` holds
@@ -687,7 +707,11 @@ mod tests {
             "b" => Some(2),
             _ => None,
         };
-        let e = parse_entries("x\ta b\ny\ta zz\n\nno tab here\n#c\ta\nz\t \n", &ids);
-        assert_eq!(e, vec![("x", vec![1, 2])]);
+        let (e, buf) = parse_entries(
+            "x\ta b\ny\ta zz\n\nno tab here\n#c\ta\nz\t \nw\tb b a\n",
+            &ids,
+        );
+        assert_eq!(e, vec![("x", 0, 2), ("w", 2, 5)]);
+        assert_eq!(buf, vec![1, 2, 2, 2, 1]);
     }
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# ARM cost of the current build, in aarch64 instructions (issue 14): start-up, `transcribe`
+# per audio second for each precision the default acoustic model has (and hama's), and
+# `listen --input` per audio second with every partial computed, on cortex-a72 (Raspberry
+# Pi 4) and cortex-a76 (Raspberry Pi 5). Counts come from ../shared/tools/arm-insns/count
+# (qemu-user with an instruction-counting plugin: deterministic, not time; read its header).
+#
+#   tools/arm_cost.sh [AARCH64_NOMEN] [WAV]
+#
+# AARCH64_NOMEN: default target/aarch64-unknown-linux-gnu/release/nomen (build it with
+#   cross/setup.sh && cargo build --release --target aarch64-unknown-linux-gnu --no-default-features).
+# WAV: one utterance of about 10 s, 16 kHz mono; default: the committed LJSpeech fixture
+#   tests/fixtures/real/ljspeech_LJ001-0020.wav played twice with no gap (9.35 s of speech).
+# NOMEN_ARM_CPUS: the CPUs (default "cortex-a72 cortex-a76"). NOMEN_ARM_COUNT: the counter.
+# NOMEN_ARM_LIST: an entity list to load in every run (default none; issue 14's bars hold with
+#   a 1k-entry list).
+#
+# Per audio second = (run - start-up) / the file's seconds; start-up is `transcribe` of
+# 0.1 s of digital silence with the same model and list. Prints one Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+arm=${1:-target/aarch64-unknown-linux-gnu/release/nomen}
+wav=${2:-}
+cpus=${NOMEN_ARM_CPUS:-cortex-a72 cortex-a76}
+count=${NOMEN_ARM_COUNT:-../shared/tools/arm-insns/count}
+[ -x "$arm" ] || { echo "arm_cost: no aarch64 binary at $arm (see the header)" >&2; exit 2; }
+[ -x "$count" ] || { echo "arm_cost: no instruction counter at $count" >&2; exit 2; }
+command -v sox >/dev/null || { echo "arm_cost: needs sox (apt-get install sox)" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ -z "$wav" ]; then
+    wav=$tmp/utterance.wav
+    sox tests/fixtures/real/ljspeech_LJ001-0020.wav tests/fixtures/real/ljspeech_LJ001-0020.wav "$wav"
+fi
+secs=$(soxi -D "$wav")
+silence=$tmp/silence.wav
+sox -n -r 16000 -c 1 -b 16 "$silence" trim 0 0.1
+
+list=()
+[ -n "${NOMEN_ARM_LIST:-}" ] && list=(--entities "$NOMEN_ARM_LIST")
+
+# insns CPU ARGS...: the instruction count of one run (its output discarded).
+insns() {
+    local cpu=$1
+    shift
+    RUST_LOG=error "$count" --cpu "$cpu" "$arm" "$@" 2>"$tmp/err" >/dev/null || {
+        echo "arm_cost: failed: $arm $*" >&2
+        cat "$tmp/err" >&2
+        exit 1
+    }
+    sed -n 's/^insns //p' "$tmp/err" | tail -n 1
+}
+g() { awk -v n="$1" 'BEGIN { printf "%.2f G", n / 1e9 }'; }
+per_s() { awk -v r="$1" -v s="$2" -v t="$secs" 'BEGIN { printf "%.0f M", (r - s) / t / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { printf "%.2fx", (a - s) / (b - s) }'; }
+
+echo "arm_cost: $arm, $(basename "$wav") ($secs s), list: ${NOMEN_ARM_LIST:-none}" >&2
+echo "| what | $(echo $cpus | sed 's/ / | /g') |"
+echo "|$(for _ in what $cpus; do printf ' --- |'; done)"
+declare -A rows
+order=()
+row() { # KEY TEXT
+    [ -n "${rows[$1]+x}" ] || order+=("$1")
+    rows[$1]="${rows[$1]:-| $2 |} $3 |"
+}
+for cpu in $cpus; do
+    for spec in "whisper-tiny fp32" "hama fp32" "hama int8"; do
+        set -- $spec
+        m=(--acoustic-model "$1" --precision "$2")
+        s=$(insns "$cpu" transcribe -q "${m[@]}" "${list[@]}" "$silence")
+        r=$(insns "$cpu" transcribe -q "${m[@]}" "${list[@]}" "$wav")
+        row "su-$1-$2" "start-up, $1 $2 (\`transcribe\` of 0.1 s of silence)" "$(g "$s")"
+        row "tr-$1-$2" "\`transcribe\` per audio second, $1 $2" "$(per_s "$r" "$s")"
+        if [ "$2" = fp32 ]; then
+            l=$(insns "$cpu" listen -q --input "$wav" --format jsonl "${m[@]}" "${list[@]}")
+            l0=$(insns "$cpu" listen -q --input "$wav" --format jsonl --partial-interval 0 "${m[@]}" "${list[@]}")
+            row "li-$1" "\`listen --input\` per audio second, $1, every partial" "$(per_s "$l" "$s") ($(ratio "$l" "$r" "$s") \`transcribe\`)"
+            row "l0-$1" "the same, \`--partial-interval 0\` (early-final checks and finals)" "$(per_s "$l0" "$s") ($(ratio "$l0" "$r" "$s"))"
+        fi
+    done
+done
+for k in "${order[@]}"; do echo "${rows[$k]}"; done
