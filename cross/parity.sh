@@ -15,6 +15,12 @@
 # from /proc/cpuinfo, which under qemu is the host's, so ":0xd03" makes tract take its
 # Cortex-A53 path (Raspberry Pi 3 / Zero 2 W), e.g.
 #   NOMEN_PARITY_CPUS="cortex-a72 cortex-a53:0xd03 cortex-a76" cross/parity.sh
+#
+# Then the live path: `nomen listen --input FILE --format jsonl --partial-interval 0` (fast
+# mode: the file streamed as fast as it is processed; early-final checks and finals, no
+# partials) over the same fixtures with both binaries, biasing on; the final results' text
+# and entities must be the same (latencies and times are not compared).
+# NOMEN_PARITY_LISTEN=0 skips that part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +60,37 @@ for spec in $cpus; do
     else
         echo "parity: ok: aarch64 ($spec): same $n transcripts and entities; word times or confidences differ:"
         diff "$out/x86.jsonl" "$out/$spec.jsonl" | head -n 6 || true
+    fi
+done
+
+[ "${NOMEN_PARITY_LISTEN:-1}" = 0 ] && exit $status
+# Finals only: type, text and entity names of each final event, one line each.
+finals() {
+    grep '"type":"final"' "$1" | sed -E 's/"(latency_ms|endpoint_latency_ms|start|end|score)":[-+0-9.eE]+,?//g; s/,"words":\[[^]]*\]//g'
+}
+listen=(listen --format jsonl -q --partial-interval 0 --entities tests/fixtures/bias/contacts.txt)
+files=(tests/fixtures/audio/*.wav tests/fixtures/bias/*.wav tests/fixtures/real/*.wav)
+for f in "${files[@]}"; do
+    "$x86" "${listen[@]}" --input "$f" >>"$out/listen-x86.jsonl"
+done
+nf=$(grep -c '"type":"final"' "$out/listen-x86.jsonl" || true)
+echo "parity: listen, x86-64: $nf finals from ${#files[@]} files"
+for spec in $cpus; do
+    cpu=${spec%%:*}
+    part=
+    [ "$spec" != "$cpu" ] && part=${spec#*:}
+    start=$(date +%s)
+    for f in "${files[@]}"; do
+        TRACT_CPU_AARCH64_OVERRIDE_CPU_PART=$part RUST_LOG=error \
+            "$qemu" -cpu "$cpu" "$arm" "${listen[@]}" --input "$f" >>"$out/listen-$spec.jsonl"
+    done
+    secs=$(($(date +%s) - start))
+    if ! diff <(finals "$out/listen-x86.jsonl") <(finals "$out/listen-$spec.jsonl") >"$out/diff"; then
+        echo "parity: FAIL: aarch64 ($spec) listen finals differ from x86-64:"
+        cat "$out/diff"
+        status=1
+    else
+        echo "parity: ok: aarch64 ($spec) listen: same $nf finals, text and entities (${secs} s under qemu)"
     fi
 done
 exit $status

@@ -1,6 +1,7 @@
 //! nomen: offline English speech recognition biased toward the user's own names.
 pub mod audio;
 pub mod bias;
+pub mod cache;
 pub mod decoder;
 pub mod entities;
 pub mod g2p;

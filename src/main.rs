@@ -247,10 +247,10 @@ impl ModelArgs {
         let mut cfg = RecognizerConfig::with_dir(dir);
         cfg.set_model_kind(self.acoustic_model);
         cfg.model.precision = self.precision;
-        cfg.model.checksum_cache = if self.recheck_models {
+        cfg.model.cache = if self.recheck_models {
             None
         } else {
-            nomen::model::ChecksumCache::user_default()
+            nomen::cache::StartupCache::user_default()
         };
         if let Some(n) = self.length_plans {
             cfg.model.length_plans = n;

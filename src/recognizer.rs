@@ -250,14 +250,19 @@ impl Recognizer {
         let model = AcousticModel::load(&cfg.model)?;
         let model_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let lm = WordLm::load(&cfg.lm_path())?;
+        let lm = WordLm::load_cached(&cfg.lm_path(), cfg.model.cache.as_ref())?;
         let lm_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let tokens = model.tokens();
-        let lexicon = Lexicon::load(
+        let lexicon = Lexicon::load_cached(
             &cfg.lexicon_path(),
             |s| tokens.id(s).and_then(|i| u16::try_from(i).ok()),
             |w| lm.word_id(w).map(|id| (id, lm.unigram(id))),
+            cfg.model.cache.as_ref(),
+            &[
+                &cfg.model.dir.join(crate::model::TOKENS_FILE),
+                &cfg.lm_path(),
+            ],
         )?;
         let lexicon_s = t.elapsed().as_secs_f64();
 
@@ -473,7 +478,7 @@ impl Recognizer {
                     return None;
                 }
                 let t = Instant::now();
-                match G2p::load_cached(dir, self.cfg.model.checksum_cache.clone()) {
+                match G2p::load_cached(dir, self.cfg.model.cache.clone()) {
                     Ok(g) => {
                         log::info!("G2P loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
                         Some(g)

@@ -12,11 +12,15 @@
 # WAV: one utterance of about 10 s, 16 kHz mono; default: the committed LJSpeech fixture
 #   tests/fixtures/real/ljspeech_LJ001-0020.wav played twice with no gap (9.35 s of speech).
 # NOMEN_ARM_CPUS: the CPUs (default "cortex-a72 cortex-a76"). NOMEN_ARM_COUNT: the counter.
+# NOMEN_ARM_LISTEN=0: no `listen` rows (they take most of the time: minutes per CPU).
 # NOMEN_ARM_LIST: an entity list to load in every run (default none; issue 14's bars hold with
 #   a 1k-entry list).
 #
 # Per audio second = (run - start-up) / the file's seconds; start-up is `transcribe` of
-# 0.1 s of digital silence with the same model and list. Prints one Markdown table.
+# 0.1 s of digital silence with the same model and list, once with an empty start-up cache
+# (the first run after installing: every model file hashed, the LM analysed, the lexicon
+# built; NOMEN_CACHE_DIR points at a fresh directory) and then warm, as every later run.
+# Prints one Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +42,7 @@ secs=$(soxi -D "$wav")
 silence=$tmp/silence.wav
 sox -n -r 16000 -c 1 -b 16 "$silence" trim 0 0.1
 
+export NOMEN_CACHE_DIR=$tmp/cache
 list=()
 [ -n "${NOMEN_ARM_LIST:-}" ] && list=(--entities "$NOMEN_ARM_LIST")
 
@@ -69,11 +74,14 @@ for cpu in $cpus; do
     for spec in "whisper-tiny fp32" "hama fp32" "hama int8"; do
         set -- $spec
         m=(--acoustic-model "$1" --precision "$2")
+        rm -rf "$NOMEN_CACHE_DIR"
+        cold=$(insns "$cpu" transcribe -q "${m[@]}" "${list[@]}" "$silence")
         s=$(insns "$cpu" transcribe -q "${m[@]}" "${list[@]}" "$silence")
         r=$(insns "$cpu" transcribe -q "${m[@]}" "${list[@]}" "$wav")
-        row "su-$1-$2" "start-up, $1 $2 (\`transcribe\` of 0.1 s of silence)" "$(g "$s")"
+        row "sc-$1-$2" "start-up, $1 $2, first run (\`transcribe\` of 0.1 s of silence, empty cache)" "$(g "$cold")"
+        row "su-$1-$2" "start-up, $1 $2, every later run" "$(g "$s")"
         row "tr-$1-$2" "\`transcribe\` per audio second, $1 $2" "$(per_s "$r" "$s")"
-        if [ "$2" = fp32 ]; then
+        if [ "$2" = fp32 ] && [ "${NOMEN_ARM_LISTEN:-1}" != 0 ]; then
             l=$(insns "$cpu" listen -q --input "$wav" --format jsonl "${m[@]}" "${list[@]}")
             l0=$(insns "$cpu" listen -q --input "$wav" --format jsonl --partial-interval 0 "${m[@]}" "${list[@]}")
             row "li-$1" "\`listen --input\` per audio second, $1, every partial" "$(per_s "$l" "$s") ($(ratio "$l" "$r" "$s") \`transcribe\`)"

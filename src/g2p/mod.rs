@@ -66,7 +66,8 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 
-use crate::model::{ChecksumCache, Checksums, ModelError, Tokens, CHECKSUMS_FILE, TOKENS_FILE};
+use crate::cache::StartupCache;
+use crate::model::{Checksums, ModelError, Tokens, CHECKSUMS_FILE, TOKENS_FILE};
 
 pub use tokenize::{is_python_space, Encoded, EncoderVocab, MAX_INPUT_LEN};
 
@@ -429,8 +430,8 @@ impl G2p {
         Self::load_cached(dir, None)
     }
 
-    /// [`G2p::load`], remembering verified files in `cache` ([`ChecksumCache`]).
-    pub fn load_cached(dir: &Path, cache: Option<ChecksumCache>) -> Result<Self, G2pError> {
+    /// [`G2p::load`], remembering verified files in `cache` ([`StartupCache`]).
+    pub fn load_cached(dir: &Path, cache: Option<StartupCache>) -> Result<Self, G2pError> {
         let sums_path = dir.join(CHECKSUMS_FILE);
         let sums = Checksums::load(&sums_path)
             .map_err(G2pError::from_model)?
@@ -446,7 +447,8 @@ impl G2p {
                     message: format!("no entry for {name} ({MAKE_G2P_HINT})"),
                 });
             }
-            sums.read_verified(name, &path).map_err(G2pError::from_model)
+            sums.read_verified(name, &path)
+                .map_err(G2pError::from_model)
         };
         let text = |name: &str, bytes: Vec<u8>| {
             String::from_utf8(bytes).map_err(|_| G2pError::Vocabulary {

@@ -67,7 +67,14 @@ impl<'a> Reader<'a> {
 }
 
 /// Reads a sphinx trie LM held in `data`.
+#[cfg(test)]
 pub(crate) fn parse(data: Backing) -> Result<(Trie, Vocab), Bad> {
+    parse_with(data, None).map(|(t, v, _)| (t, v))
+}
+
+/// [`parse`], with the trie's analysis from `known` when it fits ([`Trie::with_analysis`]);
+/// `true` when the analysis ran.
+pub(crate) fn parse_with(data: Backing, known: Option<&[u8]>) -> Result<(Trie, Vocab, bool), Bad> {
     let bytes = data.bytes();
     let mut r = Reader {
         data: bytes,
@@ -184,6 +191,7 @@ pub(crate) fn parse(data: Backing) -> Result<(Trie, Vocab), Bad> {
     let vocab = Vocab::from_nul_terminated(blob, true)
         .map_err(|d| Bad::Format(format!("duplicate word {:?}", d.0)))?;
 
-    let trie = Trie::new(data, unigrams, specs).map_err(Bad::Format)?;
-    Ok((trie, vocab))
+    let (trie, analyzed) =
+        Trie::with_analysis(data, unigrams, specs, known).map_err(Bad::Format)?;
+    Ok((trie, vocab, analyzed))
 }

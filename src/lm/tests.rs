@@ -872,3 +872,57 @@ fn arpa_writer_round_trips() {
     assert!(out.contains("-1.750000\ta b\t0.000000\n"), "{out}");
     assert!(out.contains("-0.100000\ta b c\n"), "{out}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_remembered_analysis_gives_the_same_lm_and_a_wrong_one_is_not_taken() {
+    use crate::cache::{FileIdentity, StartupCache};
+    let dir = std::env::temp_dir().join(format!("nomen-lm-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("tiny.lm.bin");
+    std::fs::write(&bin, TINY_BIN).unwrap();
+    let cache = StartupCache::new(dir.join("cache")).without_settling();
+    let id = FileIdentity::of(&bin, &std::fs::metadata(&bin).unwrap()).unwrap();
+    let key = id.path_key();
+    let fresh = WordLm::load(&bin).unwrap();
+    assert!(cache.get(ANALYSIS, &key, &id).is_none());
+    let first = WordLm::load_cached(&bin, Some(&cache)).unwrap();
+    let remembered = cache.get(ANALYSIS, &key, &id).expect("analysis remembered");
+    assert_eq!(remembered, fresh.trie.analysis());
+    let second = WordLm::load_cached(&bin, Some(&cache)).unwrap();
+    // Same scores and states on every sequence of up to 4 words.
+    let same = |lm: &WordLm| {
+        assert_eq!(lm.counts(), fresh.counts());
+        for seq in sequences(words_of(&fresh).len(), 4) {
+            let (a, sa) = run(&fresh, fresh.start_state(), &seq);
+            let (b, sb) = run(lm, lm.start_state(), &seq);
+            assert_eq!((a, sa), (b, sb), "{seq:?}");
+        }
+    };
+    for lm in [&first, &second] {
+        same(lm);
+        assert_eq!(lm.trie.analysis(), remembered);
+    }
+    // A record that fits is taken as it is, without the walk (a keep bit flipped here shows
+    // it: the walk would set it back).
+    let meta = std::fs::metadata(&bin).unwrap();
+    let mut flipped = remembered.clone();
+    flipped[4 + 8] ^= 1;
+    cache.put(ANALYSIS, &key, &id, std::slice::from_ref(&meta), &flipped);
+    let lm = WordLm::load_cached(&bin, Some(&cache)).unwrap();
+    assert_eq!(lm.trie.analysis(), flipped);
+    // A record that does not fit the file's layout is not taken: the walk runs again and
+    // the record is replaced.
+    let mut wrong = remembered.clone();
+    let at = 4 + 8 + 8 * (fresh.trie.vocab() as usize).div_ceil(64);
+    wrong[at] ^= 1; // the first level's reachable count
+    for bad in [wrong, b"junk".to_vec(), Vec::new()] {
+        let meta = std::fs::metadata(&bin).unwrap();
+        cache.put(ANALYSIS, &key, &id, std::slice::from_ref(&meta), &bad);
+        let lm = WordLm::load_cached(&bin, Some(&cache)).unwrap();
+        assert_eq!(lm.trie.analysis(), remembered);
+        assert_eq!(cache.get(ANALYSIS, &key, &id).unwrap(), remembered);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

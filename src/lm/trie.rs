@@ -32,6 +32,10 @@
 
 use super::bits;
 
+/// The layout of [`Trie::analysis`]: bump it whenever [`Trie::analyze`]'s results change
+/// meaning, so that remembered analyses of older builds are not taken.
+const ANALYSIS_VERSION: u32 = 1;
+
 /// Highest n-gram order supported (sphinxbase's limit too).
 pub(crate) const MAX_ORDER: usize = 5;
 /// Context slots in a state.
@@ -223,6 +227,18 @@ impl Trie {
         unigrams: Vec<Unigram>,
         specs: Vec<LevelSpec>,
     ) -> Result<Trie, String> {
+        Self::with_analysis(data, unigrams, specs, None).map(|(t, _)| t)
+    }
+
+    /// [`Trie::new`], taking the result of the full walk from `known` when it was made on
+    /// these very bytes before (the caller's promise, see `crate::cache`) and fits the
+    /// layout; `true` when the walk ran (its result is then [`Trie::analysis`]).
+    pub(crate) fn with_analysis(
+        data: Backing,
+        unigrams: Vec<Unigram>,
+        specs: Vec<LevelSpec>,
+        known: Option<&[u8]>,
+    ) -> Result<(Trie, bool), String> {
         let order = specs.len() + 1;
         if order > MAX_ORDER {
             return Err(format!("order {order} is above the supported {MAX_ORDER}"));
@@ -295,10 +311,90 @@ impl Trie {
             uni_keep: bitset(vocab as usize),
             levels,
         };
+        if known.is_some_and(|k| trie.apply(k)) {
+            return Ok((trie, false));
+        }
         let t0 = std::time::Instant::now();
         trie.analyze()?;
         log::debug!("LM trie: validated in {:?}", t0.elapsed());
-        Ok(trie)
+        Ok((trie, true))
+    }
+
+    /// What [`Trie::analyze`] found, as bytes: a version, then the one-word keep bits and
+    /// each level's reachable count and keep bits (little-endian).
+    pub(crate) fn analysis(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&ANALYSIS_VERSION.to_le_bytes());
+        let bits = |out: &mut Vec<u8>, set: &[u64]| {
+            out.extend_from_slice(&(set.len() as u64).to_le_bytes());
+            for w in set {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        };
+        bits(&mut out, &self.uni_keep);
+        for l in &self.levels {
+            out.extend_from_slice(&l.count.to_le_bytes());
+            bits(&mut out, &l.keep);
+        }
+        out
+    }
+
+    /// Takes [`Trie::analysis`]'s bytes if they fit this trie's layout (version, sizes, counts
+    /// within the records the file holds); `false` leaves the trie as it was.
+    fn apply(&mut self, bytes: &[u8]) -> bool {
+        struct R<'a>(&'a [u8]);
+        impl R<'_> {
+            fn u64(&mut self) -> Option<u64> {
+                let (h, t) = self.0.split_first_chunk::<8>()?;
+                self.0 = t;
+                Some(u64::from_le_bytes(*h))
+            }
+            fn u32(&mut self) -> Option<u32> {
+                let (h, t) = self.0.split_first_chunk::<4>()?;
+                self.0 = t;
+                Some(u32::from_le_bytes(*h))
+            }
+            fn bits(&mut self, len: usize) -> Option<Vec<u64>> {
+                if self.u64()? != len as u64 {
+                    return None;
+                }
+                (0..len).map(|_| self.u64()).collect()
+            }
+        }
+        let mut r = R(bytes);
+        let parse = |r: &mut R| -> Option<(Vec<u64>, Vec<(u32, Vec<u64>)>)> {
+            if r.u32()? != ANALYSIS_VERSION {
+                return None;
+            }
+            let uni = r.bits(bitset(self.vocab as usize).len())?;
+            let mut levels = Vec::with_capacity(self.levels.len());
+            let mut bound = self.unigrams[self.vocab as usize].next;
+            for (li, l) in self.levels.iter().enumerate() {
+                let count = r.u32()?;
+                // The reachable records are those the level above points into.
+                if count > l.count || count != bound {
+                    return None;
+                }
+                let top = li + 1 == self.levels.len();
+                let keep = r.bits(if top { 0 } else { bitset(count as usize).len() })?;
+                bound = if top {
+                    0
+                } else {
+                    l.next(self.data.bytes(), count)
+                };
+                levels.push((count, keep));
+            }
+            r.0.is_empty().then_some((uni, levels))
+        };
+        let Some((uni, levels)) = parse(&mut r) else {
+            return false;
+        };
+        self.uni_keep = uni;
+        for (l, (count, keep)) in self.levels.iter_mut().zip(levels) {
+            l.count = count;
+            l.keep = keep;
+        }
+        true
     }
 
     /// One pass per level that validates the records and computes the state bits.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{ModelError, MAKE_MODEL_HINT};
+use crate::cache::{FileIdentity, StartupCache};
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -23,7 +24,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub struct Checksums {
     path: PathBuf,
     digests: HashMap<String, String>,
-    cache: Option<ChecksumCache>,
+    cache: Option<StartupCache>,
 }
 
 impl Checksums {
@@ -87,7 +88,7 @@ impl Checksums {
 }
 
 /// Reads `dir/file_name` and verifies it against `sums` (or finds it verified before, see
-/// [`ChecksumCache`]).
+/// [`StartupCache`]).
 pub(crate) fn read_verified(
     sums: &Checksums,
     dir: &Path,
@@ -97,17 +98,16 @@ pub(crate) fn read_verified(
 }
 
 impl Checksums {
-    /// Remembers verified files in `cache` (see [`ChecksumCache`]); `None`: hash every
-    /// file every time.
-    pub fn with_cache(mut self, cache: Option<ChecksumCache>) -> Self {
+    /// Remembers verified files in `cache` ([`StartupCache`]); `None`: hash every file
+    /// every time.
+    pub fn with_cache(mut self, cache: Option<StartupCache>) -> Self {
         self.cache = cache;
         self
     }
 
-    /// Reads `path` (listed as `file_name`) and checks it has the recorded digest. With a
-    /// [`ChecksumCache`] that holds a stamp of this very file (same device, inode, size,
-    /// modification and status-change times, same digest expected), the bytes are not
-    /// hashed again; otherwise they are, and a match leaves a stamp for the next run.
+    /// Reads `path` (listed as `file_name`) and checks it has the recorded digest. When the
+    /// [`StartupCache`] remembers this very version of the file matching the same digest,
+    /// the bytes are not hashed again; otherwise they are, and a match is remembered.
     pub fn read_verified(&self, file_name: &str, path: &Path) -> Result<Vec<u8>, ModelError> {
         use std::io::Read;
         let io = |e| ModelError::io(path, e);
@@ -118,140 +118,32 @@ impl Checksums {
         let after = file.metadata().map_err(io)?;
         let expected = self.get(file_name);
         // Trusted only when the file did not change while it was read.
-        let identity = match (&self.cache, expected) {
-            (Some(_), Some(_)) => file_identity(path, &before)
-                .filter(|id| file_identity(path, &after).as_ref() == Some(id)),
+        let known = match (&self.cache, expected) {
+            (Some(cache), Some(expected)) => FileIdentity::of(path, &before)
+                .filter(|id| FileIdentity::of(path, &after).as_ref() == Some(id))
+                .map(|id| (cache, expected, id)),
             _ => None,
         };
-        if let (Some(cache), Some(expected), Some(id)) = (&self.cache, expected, &identity) {
-            if cache.holds(expected, id) {
-                log::debug!("{}: verified before ({})", path.display(), cache.dir.display());
+        if let Some((cache, expected, id)) = &known {
+            if cache.get(VERIFIED, expected, id).is_some() {
+                log::debug!(
+                    "{}: verified before ({})",
+                    path.display(),
+                    cache.dir().display()
+                );
                 return Ok(bytes);
             }
         }
         self.verify(file_name, path, &bytes)?;
-        if let (Some(cache), Some(expected), Some(id)) = (&self.cache, expected, &identity) {
-            if settled(&after, cache.settle) {
-                cache.remember(expected, id);
-            }
+        if let Some((cache, expected, id)) = &known {
+            cache.put(VERIFIED, expected, id, &[after], &[]);
         }
         Ok(bytes)
     }
 }
 
-/// Stamps of model files whose SHA-256 was found to match `SHA256SUMS`, so that start-up
-/// does not hash the same unchanged file every time (the 20 MB acoustic model costs about
-/// 1 G instructions to hash on a Cortex-A72 without crypto extensions, more than loading it).
-///
-/// One small file per expected digest, `<dir>/verified/<sha256>`, holding the verified
-/// file's device, inode, size, modification and status-change times (ns) and canonical path.
-/// Any write to the file changes its status-change time, which a user cannot set back, so a
-/// changed file is hashed again and a corrupted one is still refused. The stamp is only a
-/// shortcut for the same user: whoever can write the cache directory could as well edit
-/// `SHA256SUMS`. Unreadable or unwritable caches just mean hashing every time (Unix only).
-///
-/// File times tick coarsely (a few ms), so a file changed within the same tick twice could
-/// keep its times: like git's "racily clean" entries, a file whose last change is under
-/// [`ChecksumCache::SETTLE`] old is verified but not stamped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChecksumCache {
-    dir: PathBuf,
-    settle: std::time::Duration,
-}
-
-impl ChecksumCache {
-    /// How old a file's last change must be before its stamp is kept.
-    pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
-
-    /// Stamps kept under `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self {
-            dir: dir.into(),
-            settle: Self::SETTLE,
-        }
-    }
-
-    /// The per-user default: `$NOMEN_CACHE_DIR` (empty: no cache), else
-    /// `$XDG_CACHE_HOME/nomen`, else `$HOME/.cache/nomen`; `None` when none is set.
-    pub fn user_default() -> Option<Self> {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        if let Some(v) = std::env::var_os("NOMEN_CACHE_DIR") {
-            return (!v.is_empty()).then(|| Self::new(v));
-        }
-        var("XDG_CACHE_HOME")
-            .map(|d| PathBuf::from(d).join("nomen"))
-            .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache").join("nomen")))
-            .map(Self::new)
-    }
-
-    /// The directory the stamps are kept in.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn stamp(&self, digest: &str) -> PathBuf {
-        self.dir.join("verified").join(digest)
-    }
-
-    fn holds(&self, digest: &str, identity: &str) -> bool {
-        std::fs::read_to_string(self.stamp(digest)).is_ok_and(|s| s == identity)
-    }
-
-    /// Best effort: a cache that cannot be written is only logged.
-    fn remember(&self, digest: &str, identity: &str) {
-        let path = self.stamp(digest);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(self.dir.join("verified"))?;
-            std::fs::write(&tmp, identity)?;
-            std::fs::rename(&tmp, &path)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            log::debug!("cannot remember a verified file in {}: {e}", path.display());
-        }
-    }
-}
-
-/// Whether the file's last change (status-change time) is at least `settle` old.
-#[cfg(unix)]
-fn settled(meta: &std::fs::Metadata, settle: std::time::Duration) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let changed = std::time::UNIX_EPOCH
-        + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec() as u32);
-    std::time::SystemTime::now()
-        .duration_since(changed)
-        .is_ok_and(|age| age >= settle)
-}
-
-#[cfg(not(unix))]
-fn settled(_meta: &std::fs::Metadata, _settle: std::time::Duration) -> bool {
-    false
-}
-
-/// What identifies one version of a file: device, inode, size, modification and
-/// status-change times, canonical path.
-#[cfg(unix)]
-fn file_identity(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let canonical = std::fs::canonicalize(path).ok()?;
-    Some(format!(
-        "{} {} {} {}.{:09} {}.{:09} {}\n",
-        meta.dev(),
-        meta.ino(),
-        meta.len(),
-        meta.mtime(),
-        meta.mtime_nsec(),
-        meta.ctime(),
-        meta.ctime_nsec(),
-        canonical.display()
-    ))
-}
-
-#[cfg(not(unix))]
-fn file_identity(_path: &Path, _meta: &std::fs::Metadata) -> Option<String> {
-    None
-}
+/// The [`StartupCache`] records of files found to match a digest (named by the digest).
+const VERIFIED: &str = "verified";
 
 #[cfg(test)]
 mod tests {
@@ -286,46 +178,35 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_verified_file_is_stamped_and_a_changed_one_hashed_again() {
+    fn a_verified_file_is_remembered_and_a_changed_one_hashed_again() {
         let dir = std::env::temp_dir().join(format!("nomen-sums-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("a.onnx");
         std::fs::write(&file, b"abc").unwrap();
         let text = format!("{ABC}  a.onnx\n");
-        let mut cache = ChecksumCache::new(dir.join("cache"));
-        cache.settle = std::time::Duration::ZERO;
+        let cache = StartupCache::new(dir.join("cache")).without_settling();
         let sums = Checksums::parse(Path::new("S"), &text)
             .unwrap()
             .with_cache(Some(cache.clone()));
         assert_eq!(sums.read_verified("a.onnx", &file).unwrap(), b"abc");
-        let stamp = std::fs::read_to_string(cache.stamp(ABC)).unwrap();
-        assert!(stamp.contains(" 3 ") && stamp.ends_with("a.onnx\n"), "{stamp}");
-        // The stamp is what spares the hash: it describes the file as it is now.
-        let meta = std::fs::metadata(&file).unwrap();
-        assert!(cache.holds(ABC, &file_identity(&file, &meta).unwrap()));
+        // Remembered for this version of the file: the next read does not hash.
+        let id = FileIdentity::of(&file, &std::fs::metadata(&file).unwrap()).unwrap();
+        assert!(cache.get(VERIFIED, ABC, &id).is_some());
         assert_eq!(sums.read_verified("a.onnx", &file).unwrap(), b"abc");
-        // Changed in place, same size: the status-change time moves, so it is hashed and
-        // refused.
+        // Changed in place, same size: another version, hashed and refused.
         std::thread::sleep(std::time::Duration::from_millis(50));
         std::fs::write(&file, b"abd").unwrap();
         let err = sums.read_verified("a.onnx", &file).unwrap_err();
-        assert!(matches!(err, ModelError::ChecksumMismatch { .. }), "{err:?}");
-        // A stamp that does not describe the file is ignored, and not rewritten on failure.
-        std::fs::write(cache.stamp(ABC), "forged").unwrap();
-        assert!(sums.read_verified("a.onnx", &file).is_err());
-        assert_eq!(std::fs::read_to_string(cache.stamp(ABC)).unwrap(), "forged");
-        // A file changed just now is verified but not stamped (racily clean).
-        std::fs::write(&file, b"abc").unwrap();
-        let fresh = sums.clone().with_cache(Some(ChecksumCache::new(dir.join("fresh"))));
-        assert_eq!(fresh.read_verified("a.onnx", &file).unwrap(), b"abc");
-        assert!(!dir.join("fresh/verified").join(ABC).exists());
-        // An unwritable cache only means hashing every time.
-        let blocked = sums.with_cache(Some(ChecksumCache {
-            dir: file.clone(),
-            settle: std::time::Duration::ZERO,
-        }));
-        assert_eq!(blocked.read_verified("a.onnx", &file).unwrap(), b"abc");
+        assert!(
+            matches!(err, ModelError::ChecksumMismatch { .. }),
+            "{err:?}"
+        );
+        let id2 = FileIdentity::of(&file, &std::fs::metadata(&file).unwrap()).unwrap();
+        assert!(cache.get(VERIFIED, ABC, &id2).is_none());
+        // Without a cache every read hashes.
+        let plain = Checksums::parse(Path::new("S"), &text).unwrap();
+        assert!(plain.read_verified("a.onnx", &file).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

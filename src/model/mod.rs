@@ -25,7 +25,9 @@ mod tokens;
 
 use std::path::{Path, PathBuf};
 
-pub use checksum::{sha256_hex, ChecksumCache, Checksums};
+use crate::cache::StartupCache;
+
+pub use checksum::{sha256_hex, Checksums};
 pub use runner::{AcousticModel, Posteriors, LEAD_SAMPLES, LOG_PROB_FLOOR};
 pub use tokens::Tokens;
 
@@ -199,9 +201,10 @@ pub struct ModelConfig {
     /// Measured on the real-speech set: 0 plans 128 MB peak, 1.15 s; 1 plan 148 MB, 0.96 s.
     /// See [`AcousticModel`].
     pub length_plans: usize,
-    /// Where verified model files are remembered between runs, so that an unchanged file is
-    /// not hashed at every start ([`ChecksumCache`]); `None` (the default): hash every time.
-    pub checksum_cache: Option<ChecksumCache>,
+    /// What start-up remembers between runs about unchanged files: model files that matched
+    /// `SHA256SUMS`, the LM's analysis ([`StartupCache`]). `None` (the default): hash and
+    /// analyse every time.
+    pub cache: Option<StartupCache>,
 }
 
 impl ModelConfig {
@@ -234,7 +237,7 @@ impl Default for ModelConfig {
             window_s: 20.0,
             overlap_s: 4.0,
             length_plans: 0,
-            checksum_cache: None,
+            cache: None,
         }
     }
 }

@@ -230,8 +230,7 @@ impl AcousticModel {
                 });
             }
         }
-        let sums =
-            Checksums::load(&cfg.dir.join(CHECKSUMS_FILE))?.with_cache(cfg.checksum_cache.clone());
+        let sums = Checksums::load(&cfg.dir.join(CHECKSUMS_FILE))?.with_cache(cfg.cache.clone());
         let token_bytes = read_verified(&sums, &cfg.dir, TOKENS_FILE)?;
         let token_text = String::from_utf8(token_bytes).map_err(|_| ModelError::Tokens {
             source_name: cfg.dir.join(TOKENS_FILE).display().to_string(),
