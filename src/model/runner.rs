@@ -419,10 +419,12 @@ impl Graph {
     fn load(name: &'static str, bytes: &[u8], length_plans: usize) -> Result<Self, ModelError> {
         let started = Instant::now();
         let (typed, samples, takes_lengths) = decluttered_graph(bytes)?;
-        let symbolic = typed
-            .clone()
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
+        // Already decluttered: only the optimization passes are left (into_optimized would
+        // declutter again, for nothing).
+        let mut optimized = typed.clone();
+        let symbolic = optimized
+            .optimize()
+            .and_then(|()| optimized.into_runnable())
             .map_err(|e| ModelError::inference(format!("optimizing {name}"), e))?;
         log::debug!(
             "acoustic model {name} optimized in {:.0} ms",
