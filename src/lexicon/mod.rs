@@ -175,7 +175,8 @@ impl Lexicon {
     }
 
     /// Reads [`Lexicon::to_bytes`]'s output back, checking every index the queries follow
-    /// stays in range (`None` otherwise).
+    /// stays in range (`None` otherwise). Token ids are not checked against the model's
+    /// vocabulary: the record is keyed by the token list's file version too.
     fn from_bytes(bytes: &[u8]) -> Option<Lexicon> {
         let mut r = BlobReader(bytes);
         if r.u64()? != BUILT_FORMAT {
@@ -841,6 +842,13 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(50));
         std::fs::write(&dep, "v2").unwrap();
         assert_eq!(load(&all).num_words(), 3);
+        // ... and its record replaced the old one (one record per lexicon path).
+        assert_eq!(
+            std::fs::read_dir(dir.join("cache").join(BUILT))
+                .unwrap()
+                .count(),
+            1
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
