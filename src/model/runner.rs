@@ -254,10 +254,17 @@ impl AcousticModel {
             window_samples,
             overlap_samples,
         };
-        // One tiny run checks the output width against the vocabulary.
-        let (_, vocab) = model
-            .graph
-            .run(&[0.0; LEAD_SAMPLES + FRAME_SAMPLES], LEAD_FRAMES, 1)?;
+        // The output width must be the vocabulary's: read from the graph's output shape, or,
+        // where that is not a number, from one tiny run.
+        let vocab = match model.graph.output_width() {
+            Some(v) => v,
+            None => {
+                model
+                    .graph
+                    .run(&[0.0; LEAD_SAMPLES + FRAME_SAMPLES], LEAD_FRAMES, 1)?
+                    .1
+            }
+        };
         if vocab != model.tokens.len() {
             return Err(ModelError::BadOutput(format!(
                 "{model_name} outputs {vocab} classes but {TOKENS_FILE} has {} tokens",
@@ -489,6 +496,13 @@ impl Graph {
             .map(|&v| v.max(LOG_PROB_FLOOR))
             .collect();
         Ok((data, vocab))
+    }
+
+    /// The last dimension of the output (classes per frame), when the graph states it as a
+    /// number.
+    fn output_width(&self) -> Option<usize> {
+        let fact = self.typed.output_fact(0).ok()?;
+        (fact.rank() == 3).then(|| fact.shape[2].as_i64())??.try_into().ok()
     }
 
     /// The plan to run `len` samples (padding included) with.
@@ -726,6 +740,29 @@ mod tests {
         let err = AcousticModel::load(&hama(&dir)).unwrap_err();
         assert!(matches!(err, ModelError::Inference { .. }), "{err:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_token_list_of_the_wrong_size_is_refused() {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models-quantized");
+        for kind in [ModelKind::Hama, ModelKind::WhisperTiny] {
+            let name = kind.file_name(Precision::Fp32).unwrap();
+            let graph = std::fs::read(models.join(name)).unwrap();
+            let listed = sums(&[("tokens.txt", TOKENS), (name, &graph)]);
+            let dir = scratch_dir(
+                &format!("width-{}", kind.name()),
+                &[("tokens.txt", TOKENS), (name, &graph), ("SHA256SUMS", &listed)],
+            );
+            let cfg = ModelConfig {
+                kind,
+                ..ModelConfig::with_dir(&dir)
+            };
+            let err = AcousticModel::load(&cfg).unwrap_err();
+            assert!(matches!(err, ModelError::BadOutput(_)), "{err:?}");
+            let msg = err.to_string();
+            assert!(msg.contains("191 classes") && msg.contains("3 tokens"), "{msg}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     #[test]
