@@ -15,7 +15,7 @@ use crate::cache::{BlobReader, BlobWriter, FileIdentity, StartupCache};
 const BUILT: &str = "lexicon";
 /// The layout of [`Lexicon::to_bytes`]: bump it whenever the lexicon's fields or how they
 /// are built change, so that lexicons remembered by older builds are not taken.
-const BUILT_FORMAT: u64 = 1;
+const BUILT_FORMAT: u64 = 2;
 
 /// Index of a word in the lexicon's own word table.
 pub type WordId = u32;
@@ -61,7 +61,9 @@ pub struct Lexicon {
     words: Vec<String>,
     lm_ids: Vec<u32>,
     unigram: Vec<f32>,
-    word_index: HashMap<String, WordId>,
+    /// Word ids in the byte order of their spellings, for [`Lexicon::word_id`]'s binary
+    /// search (no hash map to build when the lexicon is read back at start-up).
+    by_spelling: Vec<WordId>,
     first_edge: Vec<u32>,
     edges: Vec<Edge>,
     first_label: Vec<u32>,
@@ -158,6 +160,7 @@ impl Lexicon {
         let mut w = BlobWriter::default();
         w.u64(BUILT_FORMAT);
         w.strs(&self.words);
+        w.u32s(&self.by_spelling);
         w.u32s(&self.lm_ids);
         w.f32s(&self.unigram);
         w.u32s(&self.first_edge);
@@ -183,6 +186,7 @@ impl Lexicon {
             return None;
         }
         let words = r.strs()?;
+        let by_spelling = r.u32s()?;
         let lm_ids = r.u32s()?;
         let unigram = r.f32s()?;
         let first_edge = r.u32s()?;
@@ -235,11 +239,17 @@ impl Lexicon {
                 }
             }
         }
-        let mut word_index = HashMap::with_capacity(nw);
-        for (i, w) in words.iter().enumerate() {
-            if word_index.insert(w.clone(), i as WordId).is_some() {
-                return None;
-            }
+        // A permutation of the words, strictly increasing by spelling (so distinct).
+        let mut seen = vec![false; nw];
+        if by_spelling.len() != nw
+            || by_spelling
+                .iter()
+                .any(|&w| (w as usize) >= nw || std::mem::replace(&mut seen[w as usize], true))
+            || by_spelling
+                .windows(2)
+                .any(|p| words[p[0] as usize] >= words[p[1] as usize])
+        {
+            return None;
         }
         let edges = tokens
             .into_iter()
@@ -250,7 +260,7 @@ impl Lexicon {
             words,
             lm_ids,
             unigram,
-            word_index,
+            by_spelling,
             first_edge,
             edges,
             first_label,
@@ -432,11 +442,13 @@ impl Lexicon {
             }
         }
         lookahead[ROOT as usize] = 0.0;
+        let mut by_spelling: Vec<WordId> = (0..words.len() as WordId).collect();
+        by_spelling.sort_unstable_by(|&a, &b| words[a as usize].cmp(&words[b as usize]));
         Ok(Lexicon {
             words,
             lm_ids,
             unigram: word_score,
-            word_index,
+            by_spelling,
             first_edge,
             edges,
             first_label,
@@ -502,7 +514,10 @@ impl Lexicon {
 
     /// The id of `word`, if the lexicon has it.
     pub fn word_id(&self, word: &str) -> Option<WordId> {
-        self.word_index.get(word).copied()
+        self.by_spelling
+            .binary_search_by(|&id| self.words[id as usize].as_str().cmp(word))
+            .ok()
+            .map(|i| self.by_spelling[i])
     }
 
     /// Number of words.
