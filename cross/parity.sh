@@ -83,6 +83,10 @@ for f in "${files[@]}"; do
 done
 nf=$(grep -c '"type":"final"' "$out/listen-x86.jsonl" || true)
 echo "parity: listen, x86-64: $nf finals from ${#files[@]} files"
+if [ "$nf" -lt "${#files[@]}" ]; then
+    echo "parity: FAIL: x86-64 listen gave fewer finals than files (every fixture has speech)"
+    status=1
+fi
 for spec in $cpus; do
     cpu=${spec%%:*}
     part=
