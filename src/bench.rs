@@ -413,7 +413,7 @@ fn entity_scale(
             n,
             prep * 1e3,
             nodes,
-            if n == 0 { 0 } else { bytes / n },
+            bytes.checked_div(n).unwrap_or(0),
             decode / audio_s,
             decode / base,
             (model_s + decode) / (model_s + base)

@@ -299,10 +299,10 @@ impl ModelArgs {
         b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);
         b.rescore_anchor = self.rescore_anchor.unwrap_or(b.rescore_anchor);
         b.rescore_anchor_cost = self.rescore_anchor_cost.unwrap_or(b.rescore_anchor_cost);
-        if !(b.gap_scale > 0.0) {
+        if b.gap_scale.is_nan() || b.gap_scale <= 0.0 {
             bail!("--gap-scale must be positive");
         }
-        if !(b.rescore_floor > 0.0) || !b.rescore_floor.is_finite() {
+        if !b.rescore_floor.is_finite() || b.rescore_floor <= 0.0 {
             bail!("--rescore-floor must be a positive number");
         }
         cfg.lm = self.lm.clone();

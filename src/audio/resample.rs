@@ -1,4 +1,4 @@
-//! Sample-rate conversion to [`MODEL_RATE`](super::MODEL_RATE) with rubato's FFT resampler
+//! Sample-rate conversion to [`MODEL_RATE`] with rubato's FFT resampler
 //! (band-limited, anti-aliased; no phase shift at the start: its delay is trimmed).
 
 use super::{AudioError, MODEL_RATE};

@@ -361,8 +361,10 @@ impl Trie {
                 (0..len).map(|_| self.u64()).collect()
             }
         }
+        /// The one-word keep bits, then each level's reachable count and keep bits.
+        type Analysis = (Vec<u64>, Vec<(u32, Vec<u64>)>);
         let mut r = R(bytes);
-        let parse = |r: &mut R| -> Option<(Vec<u64>, Vec<(u32, Vec<u64>)>)> {
+        let parse = |r: &mut R| -> Option<Analysis> {
             if r.u32()? != ANALYSIS_VERSION {
                 return None;
             }

@@ -165,7 +165,7 @@ fn open(opts: &MicOptions, input: &Sender<InputMsg>) -> Result<Open, MicError> {
             fail.store(true, Ordering::Relaxed);
         }
     };
-    let sc: cpal::StreamConfig = config.clone().into();
+    let sc: cpal::StreamConfig = config.into();
     let desc = format!(
         "{device} ({rate} Hz, {channels} ch, {})",
         config.sample_format()
