@@ -170,6 +170,10 @@ impl BlobWriter {
     pub(crate) fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
+    pub(crate) fn u64s(&mut self, v: &[u64]) {
+        self.u64(v.len() as u64);
+        v.iter().for_each(|&x| self.u64(x));
+    }
     pub(crate) fn u32s(&mut self, v: &[u32]) {
         self.u64(v.len() as u64);
         v.iter()
@@ -211,6 +215,10 @@ impl BlobReader<'_> {
     fn len(&mut self, unit: usize) -> Option<usize> {
         let n = usize::try_from(self.u64()?).ok()?;
         (n.checked_mul(unit)? <= self.0.len()).then_some(n)
+    }
+    pub(crate) fn u64s(&mut self) -> Option<Vec<u64>> {
+        let n = self.len(8)?;
+        (0..n).map(|_| self.u64()).collect()
     }
     pub(crate) fn u32s(&mut self) -> Option<Vec<u32>> {
         let n = self.len(4)?;

@@ -178,19 +178,13 @@ impl WordLm {
                 _ => None,
             };
             let parsed = sphinx::parse_with(Backing::Mmap(map), known.as_deref());
-            if let (Ok((trie, _, true)), Some(c), Some(id)) = (&parsed, cache, &id) {
-                c.put(
-                    ANALYSIS,
-                    &id.path_key(),
-                    id,
-                    std::slice::from_ref(&meta),
-                    &trie.analysis(),
-                );
-            } else if known.is_some() && matches!(parsed, Ok((_, _, false))) {
-                log::debug!(
-                    "LM: analysis remembered in {}",
-                    cache.map_or(Path::new(""), |c| c.dir()).display()
-                );
+            if let (Ok((trie, _, analyzed)), Some(c), Some(id)) = (&parsed, cache, &id) {
+                if *analyzed {
+                    let meta = std::slice::from_ref(&meta);
+                    c.put(ANALYSIS, &id.path_key(), id, meta, &trie.analysis());
+                } else {
+                    log::debug!("LM: analysis remembered in {}", c.dir().display());
+                }
             }
             parsed.map(|(t, v, _)| (t, v))
         } else if map.get(4..20) == Some(b"Darpa Trigram LM") {

@@ -908,14 +908,14 @@ fn a_remembered_analysis_gives_the_same_lm_and_a_wrong_one_is_not_taken() {
     // it: the walk would set it back).
     let meta = std::fs::metadata(&bin).unwrap();
     let mut flipped = remembered.clone();
-    flipped[4 + 8] ^= 1;
+    flipped[8 + 8] ^= 1;
     cache.put(ANALYSIS, &key, &id, std::slice::from_ref(&meta), &flipped);
     let lm = WordLm::load_cached(&bin, Some(&cache)).unwrap();
     assert_eq!(lm.trie.analysis(), flipped);
     // A record that does not fit the file's layout is not taken: the walk runs again and
     // the record is replaced.
     let mut wrong = remembered.clone();
-    let at = 4 + 8 + 8 * (fresh.trie.vocab() as usize).div_ceil(64);
+    let at = 8 + 8 + 8 * (fresh.trie.vocab() as usize).div_ceil(64);
     wrong[at] ^= 1; // the first level's reachable count
     for bad in [wrong, b"junk".to_vec(), Vec::new()] {
         let meta = std::fs::metadata(&bin).unwrap();

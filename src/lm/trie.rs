@@ -31,10 +31,11 @@
 //! (0 = empty), so the all-zero state is the empty (unigram) context.
 
 use super::bits;
+use crate::cache::{BlobReader, BlobWriter};
 
 /// The layout of [`Trie::analysis`]: bump it whenever [`Trie::analyze`]'s results change
 /// meaning, so that remembered analyses of older builds are not taken.
-const ANALYSIS_VERSION: u32 = 1;
+const ANALYSIS_VERSION: u64 = 2;
 
 /// Highest n-gram order supported (sphinxbase's limit too).
 pub(crate) const MAX_ORDER: usize = 5;
@@ -320,65 +321,42 @@ impl Trie {
         Ok((trie, true))
     }
 
-    /// What [`Trie::analyze`] found, as bytes: a version, then the one-word keep bits and
-    /// each level's reachable count and keep bits (little-endian).
+    /// What [`Trie::analyze`] found, as bytes ([`BlobWriter`]): a version, then the one-word
+    /// keep bits and each level's reachable count and keep bits.
     pub(crate) fn analysis(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&ANALYSIS_VERSION.to_le_bytes());
-        let bits = |out: &mut Vec<u8>, set: &[u64]| {
-            out.extend_from_slice(&(set.len() as u64).to_le_bytes());
-            for w in set {
-                out.extend_from_slice(&w.to_le_bytes());
-            }
-        };
-        bits(&mut out, &self.uni_keep);
+        let mut w = BlobWriter::default();
+        w.u64(ANALYSIS_VERSION);
+        w.u64s(&self.uni_keep);
         for l in &self.levels {
-            out.extend_from_slice(&l.count.to_le_bytes());
-            bits(&mut out, &l.keep);
+            w.u64(u64::from(l.count));
+            w.u64s(&l.keep);
         }
-        out
+        w.0
     }
 
     /// Takes [`Trie::analysis`]'s bytes if they fit this trie's layout (version, sizes, counts
     /// within the records the file holds); `false` leaves the trie as it was.
     fn apply(&mut self, bytes: &[u8]) -> bool {
-        struct R<'a>(&'a [u8]);
-        impl R<'_> {
-            fn u64(&mut self) -> Option<u64> {
-                let (h, t) = self.0.split_first_chunk::<8>()?;
-                self.0 = t;
-                Some(u64::from_le_bytes(*h))
-            }
-            fn u32(&mut self) -> Option<u32> {
-                let (h, t) = self.0.split_first_chunk::<4>()?;
-                self.0 = t;
-                Some(u32::from_le_bytes(*h))
-            }
-            fn bits(&mut self, len: usize) -> Option<Vec<u64>> {
-                if self.u64()? != len as u64 {
-                    return None;
-                }
-                (0..len).map(|_| self.u64()).collect()
-            }
-        }
         /// The one-word keep bits, then each level's reachable count and keep bits.
         type Analysis = (Vec<u64>, Vec<(u32, Vec<u64>)>);
-        let mut r = R(bytes);
-        let parse = |r: &mut R| -> Option<Analysis> {
-            if r.u32()? != ANALYSIS_VERSION {
+        let parse = |r: &mut BlobReader| -> Option<Analysis> {
+            if r.u64()? != ANALYSIS_VERSION {
                 return None;
             }
-            let uni = r.bits(bitset(self.vocab as usize).len())?;
+            let uni = r
+                .u64s()
+                .filter(|u| u.len() == bitset(self.vocab as usize).len())?;
             let mut levels = Vec::with_capacity(self.levels.len());
             let mut bound = self.unigrams[self.vocab as usize].next;
             for (li, l) in self.levels.iter().enumerate() {
-                let count = r.u32()?;
+                let count = u32::try_from(r.u64()?).ok()?;
                 // The reachable records are those the level above points into.
                 if count > l.count || count != bound {
                     return None;
                 }
                 let top = li + 1 == self.levels.len();
-                let keep = r.bits(if top { 0 } else { bitset(count as usize).len() })?;
+                let words = if top { 0 } else { bitset(count as usize).len() };
+                let keep = r.u64s().filter(|k| k.len() == words)?;
                 bound = if top {
                     0
                 } else {
@@ -386,9 +364,9 @@ impl Trie {
                 };
                 levels.push((count, keep));
             }
-            r.0.is_empty().then_some((uni, levels))
+            r.is_empty().then_some((uni, levels))
         };
-        let Some((uni, levels)) = parse(&mut r) else {
+        let Some((uni, levels)) = parse(&mut BlobReader(bytes)) else {
             return false;
         };
         self.uni_keep = uni;
