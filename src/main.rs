@@ -699,6 +699,11 @@ struct ListenArgs {
     /// Longest utterance (seconds): longer speech is cut.
     #[arg(long, default_value_t = 20.0, value_name = "S")]
     max_utterance: f32,
+    /// Partial results from the whole-utterance model run again over the utterance so far
+    /// for each one (their cost grows with the utterance's length), instead of the
+    /// streaming model (whose frames see no audio after each partial).
+    #[arg(long)]
+    whole_partials: bool,
     /// How long to try to reopen a lost input device before exiting (seconds).
     #[arg(long, default_value_t = 10.0, value_name = "S")]
     reconnect: f32,
@@ -792,7 +797,9 @@ fn listen(args: ListenArgs) -> Result<bool> {
         }
         None => None,
     };
-    let rec = Arc::new(args.model.load()?);
+    let mut rec_cfg = args.model.config()?;
+    rec_cfg.model.streaming = !args.whole_partials && args.partial_interval > 0.0;
+    let rec = Arc::new(Recognizer::load(rec_cfg).context("cannot load the recognizer")?);
     // Changed lists are reloaded while listening (checked once a second, from now on).
     let mut watcher = nomen::entities::watch::ListWatcher::new(&args.entities);
     let mut reloading: Option<std::thread::JoinHandle<()>> = None;

@@ -113,3 +113,87 @@ fn limits_are_clear_errors() {
         "{err}"
     );
 }
+
+/// Edit distance between two token strings.
+fn edit_distance(a: &[usize], b: &[usize]) -> usize {
+    let mut d: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut prev = d[0];
+        d[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let cur = d[j + 1];
+            d[j + 1] = (d[j + 1] + 1).min(d[j] + 1).min(prev + usize::from(x != y));
+            prev = cur;
+        }
+    }
+    d[b.len()]
+}
+
+#[test]
+fn the_streaming_graph_follows_the_whole_utterance_graph() {
+    use nomen::model::{ModelStream, LEAD_SAMPLES, LOOK_AHEAD};
+    let cfg = ModelConfig {
+        streaming: true,
+        ..config(ModelKind::WhisperTiny)
+    };
+    let model = AcousticModel::load(&cfg).unwrap();
+    let graph = model.stream().expect("whisper-tiny has a streaming graph");
+    let path = common::root().join("tests/fixtures/real/ljspeech_LJ001-0020.wav");
+    let audio = nomen::audio::load_wav(&path).unwrap().samples;
+    let whole = model.posteriors(&audio).unwrap();
+    let blank = model.tokens().blank();
+    let want = whole.greedy(blank);
+
+    // As live partials come: 0.3 s at a time.
+    let mut stream = ModelStream::new(None).unwrap();
+    let mut last = None;
+    for piece in audio.chunks(4_800) {
+        stream.push(piece);
+        let post = stream.posteriors(graph).unwrap();
+        // Every frame whose audio is all there, from time 0 of the utterance.
+        let heard = LEAD_SAMPLES + stream.samples();
+        assert_eq!(
+            post.frames + 15,
+            (heard - 200) / 320,
+            "frames after {heard} samples"
+        );
+        assert_eq!(post.vocab, whole.vocab);
+        assert!(post.data.iter().all(|v| v.is_finite() && *v <= 0.0));
+        last = Some(post);
+    }
+    let last = last.unwrap();
+    assert!(
+        last.frames + LOOK_AHEAD >= whole.frames - 2,
+        "{} of {}",
+        last.frames,
+        whole.frames
+    );
+    let got = last.greedy(blank);
+    let moved = edit_distance(&got, &want) as f64 / want.len() as f64;
+    // Frames that saw no audio after their call read a little differently (about 5-10% of
+    // the phones on real speech); a broken state (positions, keys, the head's context)
+    // moves most of them.
+    assert!(
+        moved < 0.15,
+        "streamed phones differ in {:.0}%",
+        moved * 100.0
+    );
+
+    // All at once: one call, the same frames.
+    let mut once = ModelStream::new(None).unwrap();
+    once.push(&audio);
+    let post = once.posteriors(graph).unwrap();
+    assert_eq!(post.frames, last.frames);
+    let moved = edit_distance(&post.greedy(blank), &want) as f64 / want.len() as f64;
+    assert!(moved < 0.05, "one call differs in {:.0}%", moved * 100.0);
+
+    // A lead-in must be a lead-in; hama has no streaming graph; without the flag none loads.
+    assert!(ModelStream::new(Some(&[0.0; 100])).is_err());
+    let hama = AcousticModel::load(&ModelConfig {
+        streaming: true,
+        ..config(ModelKind::Hama)
+    })
+    .unwrap();
+    assert!(hama.stream().is_none());
+    assert!(whisper().model().stream().is_none());
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ARM cost of the current build, in aarch64 instructions (issue 14): start-up, `transcribe`
 # per audio second for each precision the default acoustic model has (and hama's), and
-# `listen --input` per audio second with every partial computed, on cortex-a72 (Raspberry
+# `listen --input` per audio second with every partial computed (streamed partials, and
+# for whisper-tiny also `--whole-partials`), on cortex-a72 (Raspberry
 # Pi 4) and cortex-a76 (Raspberry Pi 5). Counts come from ../shared/tools/arm-insns/count
 # (qemu-user with an instruction-counting plugin: deterministic, not time; read its header).
 #
@@ -16,7 +17,8 @@
 # NOMEN_ARM_LIST: an entity list to load in every run (default none; issue 14's bars hold with
 #   a 1k-entry list).
 #
-# Per audio second = (run - start-up) / the file's seconds; start-up is `transcribe` of
+# Per audio second = (run - start-up) / the file's seconds (`listen` rows: minus `listen`'s
+# own start-up on 0.1 s of silence); start-up is `transcribe` of
 # 0.1 s of digital silence with the same model and list, once with an empty start-up cache
 # (the first run after installing: every model file hashed, the LM analysed, the lexicon
 # built; NOMEN_CACHE_DIR points at a fresh directory) and then warm, as every later run.
@@ -59,7 +61,8 @@ insns() {
 }
 g() { awk -v n="$1" 'BEGIN { printf "%.2f G", n / 1e9 }'; }
 per_s() { awk -v r="$1" -v s="$2" -v t="$secs" 'BEGIN { printf "%.0f M", (r - s) / t / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { printf "%.2fx", (a - s) / (b - s) }'; }
+# ratio A B SA [SB]: (A - SA) / (B - SB), SB defaulting to SA.
+ratio() { awk -v a="$1" -v b="$2" -v s="$3" -v t="${4:-$3}" 'BEGIN { printf "%.2fx", (a - s) / (b - t) }'; }
 
 echo "arm_cost: $arm, $(basename "$wav") ($secs s), list: ${NOMEN_ARM_LIST:-none}" >&2
 echo "| what | $(echo $cpus | sed 's/ / | /g') |"
@@ -82,10 +85,22 @@ for cpu in $cpus; do
         row "su-$1-$2" "start-up, $1 $2, every later run" "$(g "$s")"
         row "tr-$1-$2" "\`transcribe\` per audio second, $1 $2" "$(per_s "$r" "$s")"
         if [ "$2" = fp32 ] && [ "${NOMEN_ARM_LISTEN:-1}" != 0 ]; then
-            l=$(insns "$cpu" listen -q --input "$wav" --format jsonl "${m[@]}" "${list[@]}")
-            l0=$(insns "$cpu" listen -q --input "$wav" --format jsonl --partial-interval 0 "${m[@]}" "${list[@]}")
-            row "li-$1" "\`listen --input\` per audio second, $1, every partial" "$(per_s "$l" "$s") ($(ratio "$l" "$r" "$s") \`transcribe\`)"
-            row "l0-$1" "the same, \`--partial-interval 0\` (early-final checks and finals)" "$(per_s "$l0" "$s") ($(ratio "$l0" "$r" "$s"))"
+            # Each listen row minus that listen's own start-up (0.1 s of silence, the same
+            # flags: the streaming graph is loaded only where partials use it).
+            lrow() { # KEY TEXT FLAGS...
+                local key=$1 text=$2
+                shift 2
+                local st run
+                st=$(insns "$cpu" listen -q --input "$silence" --format jsonl "$@" "${m[@]}" "${list[@]}")
+                run=$(insns "$cpu" listen -q --input "$wav" --format jsonl "$@" "${m[@]}" "${list[@]}")
+                [ $# -gt 0 ] || row "$key-su" "start-up of \`listen\` (0.1 s of silence; it also loads the streaming graph)" "$(g "$st")"
+                row "$key" "$text" "$(per_s "$run" "$st") ($(ratio "$run" "$r" "$st" "$s") \`transcribe\`)"
+            }
+            lrow "li-$1" "\`listen --input\` per audio second, $1, every partial"
+            lrow "l0-$1" "the same, \`--partial-interval 0\` (early-final checks and finals)" --partial-interval 0
+            if [ "$1" = whisper-tiny ]; then
+                lrow "lw-$1" "the same, every partial, \`--whole-partials\` (the whole-utterance graph for each)" --whole-partials
+            fi
         fi
     done
 done

@@ -17,6 +17,8 @@ pub struct ModelInput {
     pub samples: Vec<f32>,
     /// How many of `samples` were heard.
     pub heard: usize,
+    /// The level gain applied to `samples` and `lead` (1: none).
+    pub gain: f32,
 }
 
 impl ModelInput {
@@ -43,6 +45,7 @@ impl ModelInput {
             lead,
             samples,
             heard: n,
+            gain,
         }
     }
 }

@@ -21,6 +21,7 @@
 
 mod checksum;
 mod runner;
+mod stream;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use crate::cache::StartupCache;
 
 pub use checksum::{sha256_hex, Checksums};
 pub use runner::{AcousticModel, Posteriors, LEAD_SAMPLES, LOG_PROB_FLOOR};
+pub use stream::{ModelStream, StreamGraph, LOOK_AHEAD, WHISPER_TINY_STREAM_FILE};
 pub use tokens::Tokens;
 
 /// Sample rate the model expects, in Hz.
@@ -205,6 +207,10 @@ pub struct ModelConfig {
     /// `SHA256SUMS`, the LM's analysis ([`StartupCache`]). `None` (the default): hash and
     /// analyse every time.
     pub cache: Option<StartupCache>,
+    /// Also load the streaming graph ([`ModelStream`]) where the model has one
+    /// (`whisper-tiny` fp32), for live partial results whose cost does not grow with the
+    /// utterance. Default `false` (offline transcription never needs it).
+    pub streaming: bool,
 }
 
 impl ModelConfig {
@@ -238,6 +244,7 @@ impl Default for ModelConfig {
             overlap_s: 4.0,
             length_plans: 0,
             cache: None,
+            streaming: false,
         }
     }
 }

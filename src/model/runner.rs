@@ -7,6 +7,7 @@ use std::time::Instant;
 use tract_onnx::prelude::*;
 
 use super::checksum::{read_verified, Checksums};
+use super::stream::{StreamGraph, WHISPER_TINY_STREAM_FILE};
 use super::{
     ModelConfig, ModelError, ModelKind, Precision, Tokens, CHECKSUMS_FILE, FRAME_SHIFT_S,
     MAKE_MODEL_HINT, SAMPLE_RATE, TOKENS_FILE,
@@ -146,6 +147,9 @@ struct PlanCache {
 /// frames up to the middle of its overlaps.
 pub struct AcousticModel {
     graph: Graph,
+    /// The streaming graph for live partials, when [`ModelConfig::streaming`] asked for it
+    /// and the model has one.
+    stream: Option<StreamGraph>,
     tokens: Tokens,
     kind: ModelKind,
     precision: Precision,
@@ -246,8 +250,24 @@ impl AcousticModel {
             other => other,
         })?;
         let bytes = read_verified(&sums, &cfg.dir, model_name)?;
+        let stream = match (cfg.streaming, cfg.kind, cfg.precision) {
+            (true, ModelKind::WhisperTiny, Precision::Fp32) => {
+                let path = cfg.dir.join(WHISPER_TINY_STREAM_FILE);
+                if !path.is_file() {
+                    return Err(ModelError::MissingFile {
+                        path,
+                        hint: "create it with `python3 tools/am/stream.py` (see models-quantized/MODEL_CARD_whisper_tiny_ctc.md), or run `nomen listen --whole-partials`"
+                            .to_string(),
+                    });
+                }
+                let bytes = read_verified(&sums, &cfg.dir, WHISPER_TINY_STREAM_FILE)?;
+                Some(StreamGraph::load(&bytes, tokens.len())?)
+            }
+            _ => None,
+        };
         let model = Self {
             graph: Graph::load(model_name, &bytes, cfg.length_plans)?,
+            stream,
             tokens,
             kind: cfg.kind,
             precision: cfg.precision,
@@ -277,6 +297,12 @@ impl AcousticModel {
     /// The output vocabulary.
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// The streaming graph for live partial results ([`super::ModelStream`]), when
+    /// [`ModelConfig::streaming`] asked for it and this model has one (`whisper-tiny` fp32).
+    pub fn stream(&self) -> Option<&StreamGraph> {
+        self.stream.as_ref()
     }
 
     /// The acoustic model that was loaded.
@@ -618,7 +644,7 @@ fn decluttered_graph(bytes: &[u8]) -> Result<(TypedModel, Symbol, bool), ModelEr
 /// fold the casts itself: on this 8 M-weight graph its folding (casting, and comparing the
 /// cast tensors while it analyses the graph) cost about 0.38 G instructions at every load,
 /// against 0.05 G here. Returns how many weights were widened.
-fn widen_f16_weights(proto: &mut tract_onnx::pb::ModelProto) -> usize {
+pub(super) fn widen_f16_weights(proto: &mut tract_onnx::pb::ModelProto) -> usize {
     use tract_onnx::pb::tensor_proto::DataType;
     let Some(graph) = proto.graph.as_mut() else {
         return 0;

@@ -9,7 +9,7 @@ use crate::audio::level::DcBlocker;
 use crate::audio::resample::StreamResampler;
 use crate::audio::utterance::ModelInput;
 use crate::audio::MODEL_RATE;
-use crate::model::Posteriors;
+use crate::model::{ModelError, ModelStream, Posteriors, StreamGraph};
 use crate::recognizer::Recognizer;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::sync::atomic::Ordering;
@@ -30,6 +30,8 @@ pub(super) struct Job {
     lead: Option<Vec<f32>>,
     /// How many of `samples` were heard (the rest is made-up post-roll).
     heard: usize,
+    /// The level gain `samples` and `lead` were raised by.
+    gain: f32,
     /// Session index of `samples[0]`.
     start: u64,
     voiced_start: u64,
@@ -182,6 +184,7 @@ pub(super) fn endpoint(
             kind: cut.kind,
             lead: input.lead,
             heard: input.heard,
+            gain: input.gain,
             samples: input.samples,
             start: cut.start,
             voiced_start: cut.voiced_start,
@@ -237,7 +240,61 @@ impl EarlyFinal {
     }
 }
 
+/// One utterance on the streaming acoustic model: partials are computed from it, each
+/// running only the audio that came since the last one.
+struct Streamed {
+    utterance: u64,
+    /// Session index of the utterance's first sample.
+    start: u64,
+    /// The level gain of the utterance's first partial, kept for all of its audio (every
+    /// cut is levelled from its own audio; the stream's frames must not change level).
+    gain: f32,
+    stream: ModelStream,
+}
+
+impl Streamed {
+    /// The posteriors of a partial's audio, from the stream of its utterance (a new stream
+    /// when the utterance is new).
+    fn posteriors(
+        slot: &mut Option<Streamed>,
+        graph: &StreamGraph,
+        job: &Job,
+    ) -> Result<Posteriors, ModelError> {
+        let same = slot
+            .as_ref()
+            .is_some_and(|s| s.utterance == job.utterance && s.start == job.start);
+        if !same {
+            *slot = None;
+        }
+        let s = match slot {
+            Some(s) => s,
+            None => slot.insert(Streamed {
+                utterance: job.utterance,
+                start: job.start,
+                gain: job.gain,
+                stream: ModelStream::new(job.lead.as_deref())?,
+            }),
+        };
+        let have = s.stream.samples();
+        if job.heard > have {
+            let scale = s.gain / job.gain;
+            let new = &job.samples[have..job.heard];
+            if scale == 1.0 {
+                s.stream.push(new);
+            } else {
+                let scaled: Vec<f32> = new.iter().map(|x| x * scale).collect();
+                s.stream.push(&scaled);
+            }
+        }
+        s.stream.posteriors(graph)
+    }
+}
+
 /// Jobs -> posteriors (`None` for confirmations and for closing finals with nothing new).
+///
+/// Partials come from the streaming graph when the model has one
+/// ([`crate::model::AcousticModel::stream`]); everything else (early-final checks, finals)
+/// from the whole-utterance graph over the utterance's audio, as offline.
 pub(super) fn model(
     rec: &Recognizer,
     policy: PartialPolicy,
@@ -247,7 +304,11 @@ pub(super) fn model(
     early: &EarlyFinal,
     stats: &Stats,
 ) {
+    let mut streamed: Option<Streamed> = None;
     for mut job in input.iter() {
+        if matches!(job.kind, CutKind::Final | CutKind::Forced) {
+            streamed = None;
+        }
         if job.kind == CutKind::Partial && policy == PartialPolicy::Latest && !input.is_empty() {
             stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -260,10 +321,13 @@ pub(super) fn model(
             }
             continue;
         }
-        match rec
-            .model()
-            .posteriors_led(job.lead.as_deref(), &job.samples)
-        {
+        let post = match (job.kind, rec.model().stream()) {
+            (CutKind::Partial, Some(graph)) => Streamed::posteriors(&mut streamed, graph, &job),
+            _ => rec
+                .model()
+                .posteriors_led(job.lead.as_deref(), &job.samples),
+        };
+        match post {
             Ok(post) => {
                 job.samples = Vec::new();
                 job.lead = None;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rebuilds models-quantized/whisper_tiny_ctc.onnx (nomen's own acoustic model) from scratch,
+# Rebuilds models-quantized/whisper_tiny_ctc.onnx (nomen's own acoustic model) and its
+# streaming form whisper_tiny_ctc_stream.onnx from scratch,
 # the steps in the order they were run for the shipped file (see
 # models-quantized/MODEL_CARD_whisper_tiny_ctc.md):
 #
@@ -29,3 +30,5 @@ $py tools/am/train.py --data "$data" --out "$data/head-v2.pt" --init "$data/head
     --epochs 6 --lr 1.5e-3 --seed 2
 # 5. One ONNX graph (front end + encoder + head), its line in SHA256SUMS.
 $py tools/am/export.py --head "$data/head-v2.pt" --out models-quantized/whisper_tiny_ctc.onnx
+# 6. The same weights as a streaming graph (live partials), its line in SHA256SUMS.
+$py tools/am/stream.py --head "$data/head-v2.pt" --out models-quantized/whisper_tiny_ctc_stream.onnx
