@@ -18,6 +18,20 @@ fn rec() -> Arc<Recognizer> {
     common::shared_recognizer()
 }
 
+/// The recognizer `nomen listen` loads: partials from the streaming graph.
+fn streaming_rec() -> Arc<Recognizer> {
+    static REC: std::sync::OnceLock<Arc<Recognizer>> = std::sync::OnceLock::new();
+    REC.get_or_init(|| {
+        let mut cfg =
+            nomen::recognizer::RecognizerConfig::with_dir(common::root().join("models-quantized"));
+        cfg.model.streaming = true;
+        let rec = Recognizer::load(cfg).expect("load recognizer");
+        assert!(rec.model().stream().is_some());
+        Arc::new(rec)
+    })
+    .clone()
+}
+
 /// A fixture's 16 kHz mono samples and its transcript.
 fn fixture(name: &str) -> (Vec<f32>, String) {
     let table = common::fixture_table("tests/fixtures/audio", 2);
@@ -42,6 +56,18 @@ fn run(
     pacing: Pacing,
     cfg: PipelineConfig,
 ) -> (Vec<(Instant, Event)>, pipeline::StatsSnapshot) {
+    run_on(rec(), samples, rate, channels, pacing, cfg)
+}
+
+/// [`run`] on a given recognizer.
+fn run_on(
+    rec: Arc<Recognizer>,
+    samples: Vec<f32>,
+    rate: u32,
+    channels: u16,
+    pacing: Pacing,
+    cfg: PipelineConfig,
+) -> (Vec<(Instant, Event)>, pipeline::StatsSnapshot) {
     let (tx, rx) = pipeline::input_channel();
     let stop = Arc::new(AtomicBool::new(false));
     let feeder = pipeline::spawn_feeder(
@@ -51,7 +77,7 @@ fn run(
         tx,
         stop,
     );
-    let p = Pipeline::start(rec(), None, cfg, rx);
+    let p = Pipeline::start(rec, None, cfg, rx);
     let mut events = Vec::new();
     while let Ok(ev) = p.events().recv() {
         events.push((Instant::now(), ev));
@@ -120,7 +146,20 @@ fn a_short_pause_gives_an_early_final_and_what_follows_comes_as_new_words() {
         sentence_end_min: f32::NEG_INFINITY,
         ..Default::default()
     };
+    // Both ways of computing partials (the streaming graph holds a check until its pause
+    // is confirmed) give the same finals.
+    let (streamed, streamed_stats) = run_on(
+        streaming_rec(),
+        samples.clone(),
+        16_000,
+        1,
+        Pacing::Fast,
+        cfg,
+    );
     let (events, stats) = run(samples.clone(), 16_000, 1, Pacing::Fast, cfg);
+    assert_eq!(finals(&streamed), finals(&events), "{streamed:#?}");
+    assert_eq!(streamed_stats.early_finals, stats.early_finals);
+    assert!(streamed_stats.partials >= 4, "{streamed_stats:?}");
     let f: Vec<&Event> = events
         .iter()
         .map(|(_, e)| e)

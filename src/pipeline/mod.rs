@@ -11,15 +11,17 @@
 //! Every channel is bounded. Partial results are stale once a newer one or the final is
 //! queued: under [`PartialPolicy::Latest`] (live input) the stages skip them rather than
 //! fall behind; under [`PartialPolicy::All`] (a file read as fast as possible) every one is
-//! computed, so the output does not depend on timing. The acoustic model normalizes over its
-//! input, so rather than sliding windows over an endless stream each partial re-runs it
-//! over the utterance so far (all of its left context, at most `max_utterance_s`: partials
-//! stabilize as the utterance grows), and the final decodes the whole utterance, padded as
-//! an offline segment is ([`crate::audio::pad::Padding`]).
+//! computed, so the output does not depend on timing. Partials come from the acoustic
+//! model's streaming graph where it has one ([`crate::model::ModelStream`]: each partial runs
+//! only the audio since the last one, the encoder's past kept); otherwise each re-runs the
+//! whole-utterance graph over the utterance so far. The final decodes the whole utterance
+//! with the whole-utterance graph, padded as an offline segment is
+//! ([`crate::audio::pad::Padding`]).
 //!
 //! Early finals: a short pause is checked (the utterance decoded with made-up quiet as its
-//! post-roll) and, when the words read as a finished sentence and the pause holds, published
-//! as the final some 0.2 s after the end of speech; speech that follows within the trailing
+//! post-roll; with the streaming graph, only once the pause has held) and, when the words
+//! read as a finished sentence and the pause holds, published as the final some 0.2 s after
+//! the end of speech; speech that follows within the trailing
 //! silence stays in the same utterance and comes as new words
 //! ([`EndpointConfig::early_final_s`], [`PipelineConfig::sentence_end_min`]).
 

@@ -294,7 +294,13 @@ impl Streamed {
 ///
 /// Partials come from the streaming graph when the model has one
 /// ([`crate::model::AcousticModel::stream`]); everything else (early-final checks, finals)
-/// from the whole-utterance graph over the utterance's audio, as offline.
+/// from the whole-utterance graph over the utterance's audio, as offline. With the
+/// streaming graph, an early-final check is also held until its pause is confirmed (files
+/// read as fast as possible, and live input on a machine slower than
+/// [`EAGER_CHECK_MAX_RTF`]): only then does the whole-utterance graph run over the checked
+/// audio, and the check goes on just ahead of its confirmation (the same audio, the same
+/// result, as early as the decoder could publish it); a check whose pause does not hold
+/// (speech goes on) costs nothing.
 pub(super) fn model(
     rec: &Recognizer,
     policy: PartialPolicy,
@@ -305,9 +311,39 @@ pub(super) fn model(
     stats: &Stats,
 ) {
     let mut streamed: Option<Streamed> = None;
-    for mut job in input.iter() {
+    // A check waiting for its confirmation (streaming only).
+    let mut held: Option<Job> = None;
+    // Seconds the last whole-utterance pass took per second of its audio (none yet: 0).
+    let mut whole_rtf = 0.0f64;
+    for job in input.iter() {
         if matches!(job.kind, CutKind::Final | CutKind::Forced) {
             streamed = None;
+        }
+        // Checks are held for their confirmation with the streaming graph, except live on a
+        // machine fast enough that running them at once costs little and makes the early
+        // final sooner. Files read as fast as possible always hold them (the same output
+        // on every run).
+        let defer_checks = rec.model().stream().is_some()
+            && (policy == PartialPolicy::All || whole_rtf > EAGER_CHECK_MAX_RTF);
+        if defer_checks {
+            match job.kind {
+                CutKind::Check => {
+                    held = Some(job);
+                    continue;
+                }
+                CutKind::Confirm => {
+                    let check = held
+                        .take()
+                        .filter(|c| (c.utterance, c.voiced_end) == (job.utterance, job.voiced_end));
+                    if let Some(check) = check {
+                        if !whole_pass(rec, check, &out, &events, &mut whole_rtf) {
+                            break;
+                        }
+                    }
+                }
+                CutKind::Final | CutKind::Forced => held = None,
+                CutKind::Partial => {}
+            }
         }
         if job.kind == CutKind::Partial && policy == PartialPolicy::Latest && !input.is_empty() {
             stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
@@ -323,24 +359,64 @@ pub(super) fn model(
         }
         let post = match (job.kind, rec.model().stream()) {
             (CutKind::Partial, Some(graph)) => Streamed::posteriors(&mut streamed, graph, &job),
-            _ => rec
-                .model()
-                .posteriors_led(job.lead.as_deref(), &job.samples),
-        };
-        match post {
-            Ok(post) => {
-                job.samples = Vec::new();
-                job.lead = None;
-                if out.send((job, Some(post))).is_err() {
+            _ => {
+                if !whole_pass(rec, job, &out, &events, &mut whole_rtf) {
                     break;
                 }
+                continue;
             }
-            Err(e) => {
-                let _ = events.send(Event::error(
-                    format!("acoustic model: {e}"),
-                    secs(job.voiced_end),
-                ));
-            }
+        };
+        if !send_posteriors(job, post, &out, &events) {
+            break;
+        }
+    }
+}
+
+/// Live early-final checks run at once (not held for their confirmation) while the
+/// whole-utterance graph takes at most this many seconds per second of audio: on a desktop
+/// it takes about 0.01, on a Raspberry Pi 4 core well over 0.1.
+const EAGER_CHECK_MAX_RTF: f64 = 0.05;
+
+/// The whole-utterance graph over a job's audio, sent on (its real-time factor in `rtf`);
+/// false when the decoder is gone.
+fn whole_pass(
+    rec: &Recognizer,
+    job: Job,
+    out: &Sender<(Job, Option<Posteriors>)>,
+    events: &Sender<Event>,
+    rtf: &mut f64,
+) -> bool {
+    let started = Instant::now();
+    let post = rec
+        .model()
+        .posteriors_led(job.lead.as_deref(), &job.samples);
+    let audio_s = job.samples.len() as f64 / f64::from(MODEL_RATE);
+    if audio_s > 0.0 {
+        *rtf = started.elapsed().as_secs_f64() / audio_s;
+    }
+    send_posteriors(job, post, out, events)
+}
+
+/// Sends a job's posteriors on (an error event instead when there are none); false when the
+/// decoder is gone.
+fn send_posteriors(
+    mut job: Job,
+    post: Result<Posteriors, ModelError>,
+    out: &Sender<(Job, Option<Posteriors>)>,
+    events: &Sender<Event>,
+) -> bool {
+    match post {
+        Ok(post) => {
+            job.samples = Vec::new();
+            job.lead = None;
+            out.send((job, Some(post))).is_ok()
+        }
+        Err(e) => {
+            let _ = events.send(Event::error(
+                format!("acoustic model: {e}"),
+                secs(job.voiced_end),
+            ));
+            true
         }
     }
 }
