@@ -19,7 +19,7 @@
 //! ([`crate::audio::pad::Padding`]).
 //!
 //! Early finals: a short pause is checked (the utterance decoded with made-up quiet as its
-//! post-roll; with the streaming graph, only once the pause has held) and, when the words
+//! post-roll; only once the pause has held, except live on a fast machine) and, when the words
 //! read as a finished sentence and the pause holds, published as the final some 0.2 s after
 //! the end of speech; speech that follows within the trailing
 //! silence stays in the same utterance and comes as new words

@@ -294,11 +294,10 @@ impl Streamed {
 ///
 /// Partials come from the streaming graph when the model has one
 /// ([`crate::model::AcousticModel::stream`]); everything else (early-final checks, finals)
-/// from the whole-utterance graph over the utterance's audio, as offline. With the
-/// streaming graph, an early-final check is also held until its pause is confirmed (files
-/// read as fast as possible, and live input on a machine slower than
-/// [`EAGER_CHECK_MAX_RTF`]): only then does the whole-utterance graph run over the checked
-/// audio, and the check goes on just ahead of its confirmation (the same audio, the same
+/// from the whole-utterance graph over the utterance's audio, as offline. An early-final
+/// check is held until its pause is confirmed (files read as fast as possible, and live
+/// input on a machine slower than [`EAGER_CHECK_MAX_RTF`]): only then does the
+/// whole-utterance graph run over the checked audio, and the check goes on just ahead of its confirmation (the same audio, the same
 /// result, as early as the decoder could publish it); a check whose pause does not hold
 /// (speech goes on) costs nothing.
 pub(super) fn model(
@@ -319,12 +318,10 @@ pub(super) fn model(
         if matches!(job.kind, CutKind::Final | CutKind::Forced) {
             streamed = None;
         }
-        // Checks are held for their confirmation with the streaming graph, except live on a
-        // machine fast enough that running them at once costs little and makes the early
-        // final sooner. Files read as fast as possible always hold them (the same output
-        // on every run).
-        let defer_checks = rec.model().stream().is_some()
-            && (policy == PartialPolicy::All || whole_rtf > EAGER_CHECK_MAX_RTF);
+        // Checks are held for their confirmation, except live on a machine fast enough that
+        // running them at once costs little and makes the early final sooner. Files read as
+        // fast as possible always hold them (the same output on every run).
+        let defer_checks = policy == PartialPolicy::All || whole_rtf > EAGER_CHECK_MAX_RTF;
         if defer_checks {
             match job.kind {
                 CutKind::Check => {
