@@ -297,9 +297,9 @@ impl Streamed {
 /// from the whole-utterance graph over the utterance's audio, as offline. An early-final
 /// check is held until its pause is confirmed (files read as fast as possible, and live
 /// input on a machine slower than [`EAGER_CHECK_MAX_RTF`]): only then does the
-/// whole-utterance graph run over the checked audio, and the check goes on just ahead of its confirmation (the same audio, the same
-/// result, as early as the decoder could publish it); a check whose pause does not hold
-/// (speech goes on) costs nothing.
+/// whole-utterance graph run over the checked audio, and the check goes on just ahead of
+/// its confirmation (the same audio, the same result, as early as the decoder could
+/// publish it); a check whose pause does not hold (speech goes on) costs nothing.
 pub(super) fn model(
     rec: &Recognizer,
     policy: PartialPolicy,
@@ -310,7 +310,7 @@ pub(super) fn model(
     stats: &Stats,
 ) {
     let mut streamed: Option<Streamed> = None;
-    // A check waiting for its confirmation (streaming only).
+    // A check waiting for its confirmation.
     let mut held: Option<Job> = None;
     // Seconds the last whole-utterance pass took per second of its audio (none yet: 0).
     let mut whole_rtf = 0.0f64;
@@ -322,25 +322,24 @@ pub(super) fn model(
         // running them at once costs little and makes the early final sooner. Files read as
         // fast as possible always hold them (the same output on every run).
         let defer_checks = policy == PartialPolicy::All || whole_rtf > EAGER_CHECK_MAX_RTF;
-        if defer_checks {
-            match job.kind {
-                CutKind::Check => {
-                    held = Some(job);
-                    continue;
-                }
-                CutKind::Confirm => {
-                    let check = held
-                        .take()
-                        .filter(|c| (c.utterance, c.voiced_end) == (job.utterance, job.voiced_end));
-                    if let Some(check) = check {
-                        if !whole_pass(rec, check, &out, &events, &mut whole_rtf) {
-                            break;
-                        }
+        match job.kind {
+            CutKind::Check if defer_checks => {
+                held = Some(job);
+                continue;
+            }
+            CutKind::Confirm => {
+                // The held check of this pause goes on just ahead of its confirmation.
+                let check = held
+                    .take()
+                    .filter(|c| (c.utterance, c.voiced_end) == (job.utterance, job.voiced_end));
+                if let Some(check) = check {
+                    if !whole_pass(rec, check, &out, &events, &mut whole_rtf) {
+                        break;
                     }
                 }
-                CutKind::Final | CutKind::Forced => held = None,
-                CutKind::Partial => {}
             }
+            CutKind::Final | CutKind::Forced => held = None,
+            CutKind::Check | CutKind::Partial => {}
         }
         if job.kind == CutKind::Partial && policy == PartialPolicy::Latest && !input.is_empty() {
             stats.partials_skipped.fetch_add(1, Ordering::Relaxed);
