@@ -369,9 +369,11 @@ pub(super) fn model(
 }
 
 /// Live early-final checks run at once (not held for their confirmation) while the
-/// whole-utterance graph takes at most this many seconds per second of audio: on a desktop
-/// it takes about 0.01, on a Raspberry Pi 4 core well over 0.1.
-const EAGER_CHECK_MAX_RTF: f64 = 0.05;
+/// whole-utterance graph takes at most this many seconds per second of audio (the first
+/// pass of a session included): on a desktop about 0.01 (more for a first short pass on a
+/// busy machine), on a Raspberry Pi 4 core about 0.15-0.2 (234 M instructions per audio
+/// second at roughly 1.2-1.5 G a second).
+const EAGER_CHECK_MAX_RTF: f64 = 0.1;
 
 /// The whole-utterance graph over a job's audio, sent on (its real-time factor in `rtf`);
 /// false when the decoder is gone.
