@@ -10,7 +10,7 @@ One call computes encoder frames [f, f + N) of an utterance whose first f frames
 inputs
   audio   [1, 320 N + 720]  16 kHz samples [320 f - 520, 320 (f + N) + 200) of the model's
                             input (lead-in included; before sample 0: zeros)
-  pos     [N] int64         f .. f + N - 1 (rows of the positional table)
+  pos     [N] int64         f .. f + N - 1 (their positions: Whisper's sinusoids, in the graph)
   peak    [1]               the running maximum of the log-mel so far (-10 at the start)
   k_past  [4, P, 384]       each layer's keys of the P frames kept so far (P may be 0)
   v_past  [4, P, 384]       their values
@@ -27,8 +27,9 @@ outputs
 Attention is over the frames kept plus the N new ones (no look-ahead beyond them), so the
 frames of a call see less right context than in the whole-utterance graph: partial results
 only. Finals stay whole-utterance (`whisper_tiny_ctc.onnx`). The log-mel's dynamic-range floor
-(max - 8) uses the running maximum. `--check` compares a call over a whole input with the
-whole-utterance model, and prints how far chunked calls move the greedy phone strings.
+(max - 8) uses the running maximum. After exporting, the script checks the graph against the
+PyTorch module (onnxruntime) and one call over a whole input against the whole-utterance
+model, and prints how far chunked calls move the greedy phones of its test signals.
 """
 import argparse
 import hashlib
