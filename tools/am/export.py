@@ -69,6 +69,19 @@ def fp16_initializers(model, min_size=4096):
     return len(casts)
 
 
+def record_checksum(path):
+    """The SHA-256 of `path`, its line in the SHA256SUMS beside it replaced (every other line
+    kept; nothing written when there is no SHA256SUMS there)."""
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    sums = os.path.join(os.path.dirname(os.path.abspath(path)), "SHA256SUMS")
+    name = os.path.basename(path)
+    if os.path.exists(sums):
+        lines = [l for l in open(sums, encoding="utf-8").read().splitlines() if l.split()[1:] != [name]]
+        with open(sums, "w", encoding="utf-8") as f:
+            f.write("".join(l + "\n" for l in lines) + f"{digest}  {name}\n")
+    return digest
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--head", required=True)
@@ -98,14 +111,7 @@ def main():
             want = full(torch.from_numpy(x)).numpy()
         assert got.shape == want.shape == (1, encoder_frames(n), 191), (got.shape, want.shape)
         worst = max(worst, float(np.abs(np.exp(got) - np.exp(want)).max()))
-    digest = hashlib.sha256(open(args.out, "rb").read()).hexdigest()
-    # SHA256SUMS beside the graph: this file's line replaced, every other line kept.
-    sums = os.path.join(os.path.dirname(os.path.abspath(args.out)), "SHA256SUMS")
-    name = os.path.basename(args.out)
-    if os.path.exists(sums):
-        lines = [l for l in open(sums, encoding="utf-8").read().splitlines() if l.split()[1:] != [name]]
-        with open(sums, "w", encoding="utf-8") as f:
-            f.write("".join(l + "\n" for l in lines) + f"{digest}  {name}\n")
+    digest = record_checksum(args.out)
     print(f"{args.out}: {os.path.getsize(args.out) / 1e6:.2f} MB, {n16} float16 initializers, "
           f"max |p_onnxruntime - p_torch| = {worst:.2e}, head epoch {ck['epoch']} valid PER {ck['valid_per']:.4f}, "
           f"sha256 {digest}")
