@@ -152,8 +152,6 @@ pub struct ModelStream {
     peak: f32,
     /// Output rows from frame 0 of `wave` (lead-in frames included).
     rows: Vec<f32>,
-    /// Frames in `rows`.
-    frames: usize,
 }
 
 impl ModelStream {
@@ -181,7 +179,6 @@ impl ModelStream {
                 .into_tvalue(),
             peak: PEAK_START,
             rows: Vec::new(),
-            frames: 0,
         })
     }
 
@@ -217,12 +214,12 @@ impl ModelStream {
         let avail = self.available();
         if avail > self.done {
             self.call(graph, avail - self.done + TAIL_FILL, 0)?;
-            self.frames = avail;
             self.rows.truncate(avail * graph.vocab);
         }
-        let first = LEAD_FRAMES.min(self.frames);
+        let frames = self.rows.len() / graph.vocab;
+        let first = LEAD_FRAMES.min(frames);
         Ok(Posteriors {
-            frames: self.frames - first,
+            frames: frames - first,
             vocab: graph.vocab,
             data: self.rows[first * graph.vocab..].to_vec(),
             frame_shift_s: FRAME_SHIFT_S,
@@ -292,7 +289,6 @@ impl ModelStream {
                 .iter()
                 .map(|&x| x.max(LOG_PROB_FLOOR)),
         );
-        self.frames = f + n;
         if commit == 0 {
             return Ok(());
         }
