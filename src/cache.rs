@@ -189,20 +189,17 @@ impl BlobWriter {
         v.iter()
             .for_each(|x| self.0.extend_from_slice(&x.to_bits().to_le_bytes()));
     }
-    /// Strings without NUL, NUL-terminated.
-    pub(crate) fn strs(&mut self, v: &[String]) {
-        self.u64(v.len() as u64);
-        for s in v {
-            self.0.extend_from_slice(s.as_bytes());
-            self.0.push(0);
-        }
+    /// `count` strings without NUL, each NUL-terminated, already joined in `text`.
+    pub(crate) fn nul_terminated(&mut self, count: usize, text: &str) {
+        self.u64(count as u64);
+        self.0.extend_from_slice(text.as_bytes());
     }
 }
 
 /// Reads what [`BlobWriter`] wrote; `None` at the first thing that does not fit.
 pub(crate) struct BlobReader<'a>(pub(crate) &'a [u8]);
 
-impl BlobReader<'_> {
+impl<'a> BlobReader<'a> {
     fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
         let (h, t) = self.0.split_first_chunk::<N>()?;
         self.0 = t;
@@ -216,40 +213,60 @@ impl BlobReader<'_> {
         let n = usize::try_from(self.u64()?).ok()?;
         (n.checked_mul(unit)? <= self.0.len()).then_some(n)
     }
+    /// The next `n * unit` bytes (`len` checked they are there).
+    fn bytes(&mut self, n: usize, unit: usize) -> &'a [u8] {
+        let (head, tail) = self.0.split_at(n * unit);
+        self.0 = tail;
+        head
+    }
+    // The array readers convert whole slices (a loop the compiler turns into a copy on
+    // little-endian machines): a remembered lexicon is 7.8 MB of them at every start.
     pub(crate) fn u64s(&mut self) -> Option<Vec<u64>> {
         let n = self.len(8)?;
-        (0..n).map(|_| self.u64()).collect()
+        Some(
+            self.bytes(n, 8)
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect(),
+        )
     }
     pub(crate) fn u32s(&mut self) -> Option<Vec<u32>> {
         let n = self.len(4)?;
-        (0..n)
-            .map(|_| self.take::<4>().map(u32::from_le_bytes))
-            .collect()
+        Some(
+            self.bytes(n, 4)
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        )
     }
     pub(crate) fn u16s(&mut self) -> Option<Vec<u16>> {
         let n = self.len(2)?;
-        (0..n)
-            .map(|_| self.take::<2>().map(u16::from_le_bytes))
-            .collect()
+        Some(
+            self.bytes(n, 2)
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect(),
+        )
     }
     pub(crate) fn f32s(&mut self) -> Option<Vec<f32>> {
         let n = self.len(4)?;
-        (0..n)
-            .map(|_| {
-                self.take::<4>()
-                    .map(|b| f32::from_bits(u32::from_le_bytes(b)))
-            })
-            .collect()
+        Some(
+            self.bytes(n, 4)
+                .chunks_exact(4)
+                .map(|c| f32::from_bits(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        )
     }
-    pub(crate) fn strs(&mut self) -> Option<Vec<String>> {
+    /// What [`BlobWriter::nul_terminated`] wrote: the strings' count and their text, each
+    /// string followed by its NUL (one UTF-8 check for all of them).
+    pub(crate) fn nul_terminated(&mut self) -> Option<(usize, &'a str)> {
         let n = self.len(1)?;
-        let mut out = Vec::with_capacity(n);
+        let mut end = 0;
         for _ in 0..n {
-            let end = self.0.iter().position(|&b| b == 0)?;
-            out.push(std::str::from_utf8(&self.0[..end]).ok()?.to_string());
-            self.0 = &self.0[end + 1..];
+            end += self.0[end..].iter().position(|&b| b == 0)? + 1;
         }
-        Some(out)
+        let text = std::str::from_utf8(self.bytes(end, 1)).ok()?;
+        Some((n, text))
     }
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()

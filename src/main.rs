@@ -998,6 +998,13 @@ fn reload_lists(
 }
 
 fn main() {
+    // tract reports many expected failures inside its graph rewrites as `anyhow` errors;
+    // with RUST_BACKTRACE set (common on developer machines) each one captured a backtrace
+    // nobody sees (nomen prints error chains, never their backtraces): 8% of a start. Panics
+    // still follow RUST_BACKTRACE. Set before any thread exists.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format_timestamp(None)
         .init();

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{BlobReader, BlobWriter, FileIdentity, StartupCache};
 
+mod spellings;
+use spellings::Spellings;
+
 /// The [`StartupCache`] records of built lexicons (named by the lexicon's path).
 const BUILT: &str = "lexicon";
 /// The layout of [`Lexicon::to_bytes`]: bump it whenever the lexicon's fields or how they
@@ -58,7 +61,7 @@ pub struct Edge {
 /// A pronunciation lexicon with its prefix trie.
 #[derive(Debug, Clone)]
 pub struct Lexicon {
-    words: Vec<String>,
+    words: Spellings,
     lm_ids: Vec<u32>,
     unigram: Vec<f32>,
     /// Word ids in the byte order of their spellings, for [`Lexicon::word_id`]'s binary
@@ -159,7 +162,7 @@ impl Lexicon {
     fn to_bytes(&self) -> Vec<u8> {
         let mut w = BlobWriter::default();
         w.u64(BUILT_FORMAT);
-        w.strs(&self.words);
+        w.nul_terminated(self.words.len(), self.words.text());
         w.u32s(&self.by_spelling);
         w.u32s(&self.lm_ids);
         w.f32s(&self.unigram);
@@ -185,7 +188,9 @@ impl Lexicon {
         if r.u64()? != BUILT_FORMAT {
             return None;
         }
-        let words = r.strs()?;
+        let words = r
+            .nul_terminated()
+            .and_then(|(n, text)| Spellings::from_text(n, text))?;
         let by_spelling = r.u32s()?;
         let lm_ids = r.u32s()?;
         let unigram = r.f32s()?;
@@ -247,7 +252,7 @@ impl Lexicon {
                 .any(|&w| (w as usize) >= nw || std::mem::replace(&mut seen[w as usize], true))
             || by_spelling
                 .windows(2)
-                .any(|p| words[p[0] as usize] >= words[p[1] as usize])
+                .any(|p| words.get(p[0] as usize) >= words.get(p[1] as usize))
         {
             return None;
         }
@@ -444,6 +449,8 @@ impl Lexicon {
         lookahead[ROOT as usize] = 0.0;
         let mut by_spelling: Vec<WordId> = (0..words.len() as WordId).collect();
         by_spelling.sort_unstable_by(|&a, &b| words[a as usize].cmp(&words[b as usize]));
+        let words = Spellings::new(words.iter().map(String::as_str))
+            .ok_or_else(|| "the words' spellings pass 4 GB".to_string())?;
         Ok(Lexicon {
             words,
             lm_ids,
@@ -503,7 +510,7 @@ impl Lexicon {
 
     /// The spelling of word `id`.
     pub fn word(&self, id: WordId) -> &str {
-        &self.words[id as usize]
+        self.words.get(id as usize)
     }
 
     /// The LM's id for lexicon word `id`.
@@ -515,7 +522,7 @@ impl Lexicon {
     /// The id of `word`, if the lexicon has it.
     pub fn word_id(&self, word: &str) -> Option<WordId> {
         self.by_spelling
-            .binary_search_by(|&id| self.words[id as usize].as_str().cmp(word))
+            .binary_search_by(|&id| self.words.get(id as usize).cmp(word))
             .ok()
             .map(|i| self.by_spelling[i])
     }

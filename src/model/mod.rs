@@ -23,6 +23,7 @@ mod checksum;
 mod runner;
 mod stream;
 mod tokens;
+mod widen;
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@ use tract_onnx::prelude::*;
 
 use super::checksum::{read_verified, Checksums};
 use super::stream::{StreamGraph, WHISPER_TINY_STREAM_FILE};
+use super::widen::widen_f16_weights;
 use super::{
     ModelConfig, ModelError, ModelKind, Precision, Tokens, CHECKSUMS_FILE, FRAME_SHIFT_S,
     MAKE_MODEL_HINT, SAMPLE_RATE, TOKENS_FILE,
@@ -638,154 +639,9 @@ fn decluttered_graph(bytes: &[u8]) -> Result<(TypedModel, Symbol, bool), ModelEr
     Ok((typed, samples, takes_lengths))
 }
 
-/// Float16 weights that the graph only ever casts to float32 (how `tools/am/export.py` stores
-/// the Whisper encoder's weights: half the file) become float32 weights, their casts
-/// identities. The values are the same (every float16 is a float32), but tract then does not
-/// fold the casts itself: on this 8 M-weight graph its folding (casting, and comparing the
-/// cast tensors while it analyses the graph) cost about 0.38 G instructions at every load,
-/// against 0.05 G here. Returns how many weights were widened.
-pub(super) fn widen_f16_weights(proto: &mut tract_onnx::pb::ModelProto) -> usize {
-    use tract_onnx::pb::tensor_proto::DataType;
-    let Some(graph) = proto.graph.as_mut() else {
-        return 0;
-    };
-    let f16_raw = |t: &tract_onnx::pb::TensorProto| {
-        t.data_type == DataType::Float16 as i32
-            && t.segment.is_none()
-            && t.external_data.is_empty()
-            && t.int32_data.is_empty()
-    };
-    let casts_to_f32 = |n: &tract_onnx::pb::NodeProto| {
-        n.op_type == "Cast"
-            && n.domain.is_empty()
-            && n.input.len() == 1
-            && n.attribute.len() == 1
-            && n.attribute[0].name == "to"
-            && n.attribute[0].i == DataType::Float as i64
-    };
-    // Weights whose every use is a cast to float32.
-    let mut only_cast: HashMap<String, bool> = graph
-        .initializer
-        .iter()
-        .filter(|t| f16_raw(t) && t.raw_data.len() % 2 == 0)
-        .map(|t| (t.name.clone(), true))
-        .collect();
-    for n in &graph.node {
-        for i in &n.input {
-            if let Some(ok) = only_cast.get_mut(i) {
-                *ok &= casts_to_f32(n);
-            }
-        }
-    }
-    for o in &graph.output {
-        if let Some(ok) = only_cast.get_mut(&o.name) {
-            *ok = false;
-        }
-    }
-    if !only_cast.values().any(|&ok| ok) {
-        return 0;
-    }
-    // Every float16 bit pattern's float32 bytes: one table look-up per weight.
-    let table: Vec<[u8; 4]> = (0..=u16::MAX)
-        .map(|b| f16::from_bits(b).to_f32().to_le_bytes())
-        .collect();
-    let mut widened = 0;
-    for t in &mut graph.initializer {
-        if only_cast.get(&t.name) != Some(&true) {
-            continue;
-        }
-        let mut wide = vec![0u8; t.raw_data.len() * 2];
-        for (w, h) in wide.chunks_exact_mut(4).zip(t.raw_data.chunks_exact(2)) {
-            w.copy_from_slice(&table[u16::from_le_bytes([h[0], h[1]]) as usize]);
-        }
-        widened += wide.len() / 4;
-        t.raw_data = wide;
-        t.data_type = DataType::Float as i32;
-    }
-    for n in &mut graph.node {
-        if casts_to_f32(n) && only_cast.get(&n.input[0]) == Some(&true) {
-            n.op_type = "Identity".to_string();
-            n.attribute.clear();
-        }
-    }
-    widened
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn float16_weights_only_cast_to_float32_are_widened() {
-        use tract_onnx::pb::{
-            tensor_proto::DataType, AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto,
-            ValueInfoProto,
-        };
-        let half = |name: &str, v: &[f32]| TensorProto {
-            name: name.into(),
-            dims: vec![v.len() as i64],
-            data_type: DataType::Float16 as i32,
-            raw_data: v
-                .iter()
-                .flat_map(|x| f16::from_f32(*x).to_bits().to_le_bytes())
-                .collect(),
-            ..Default::default()
-        };
-        let node = |op: &str, inputs: &[&str], out: &str, to: Option<DataType>| NodeProto {
-            op_type: op.into(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![out.into()],
-            attribute: to
-                .map(|t| AttributeProto {
-                    name: "to".into(),
-                    i: t as i64,
-                    ..Default::default()
-                })
-                .into_iter()
-                .collect(),
-            ..Default::default()
-        };
-        let mut proto = ModelProto {
-            graph: Some(GraphProto {
-                initializer: vec![
-                    half("w", &[1.5, -2.0, 65504.0]),
-                    half("u", &[0.5]),
-                    half("v", &[0.25]),
-                ],
-                node: vec![
-                    node("Cast", &["w"], "w32", Some(DataType::Float)),
-                    node("Cast", &["u"], "u32", Some(DataType::Float)),
-                    node("Mul", &["u", "u"], "uu", None),
-                    node("Cast", &["v"], "v64", Some(DataType::Double)),
-                ],
-                output: vec![ValueInfoProto {
-                    name: "w32".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        assert_eq!(widen_f16_weights(&mut proto), 3);
-        let g = proto.graph.unwrap();
-        let w = &g.initializer[0];
-        assert_eq!(w.data_type, DataType::Float as i32);
-        let values: Vec<f32> = w
-            .raw_data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        assert_eq!(values, [1.5, -2.0, 65504.0]);
-        assert_eq!(
-            (g.node[0].op_type.as_str(), g.node[0].attribute.len()),
-            ("Identity", 0)
-        );
-        // `u` has another use and `v` is cast to float64: both stay float16 with their casts.
-        assert_eq!(g.initializer[1].data_type, DataType::Float16 as i32);
-        assert_eq!(g.initializer[2].data_type, DataType::Float16 as i32);
-        assert_eq!(g.node[1].op_type, "Cast");
-        assert_eq!(g.node[3].op_type, "Cast");
-    }
 
     #[test]
     fn frame_counts() {

@@ -20,7 +20,8 @@ use std::time::Instant;
 
 use tract_onnx::prelude::*;
 
-use super::runner::{widen_f16_weights, LEAD_SAMPLES};
+use super::runner::LEAD_SAMPLES;
+use super::widen::widen_f16_weights;
 use super::{ModelError, Posteriors, FRAME_SHIFT_S, LOG_PROB_FLOOR};
 
 /// The streaming graph of the `whisper-tiny` acoustic model.
