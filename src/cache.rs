@@ -1,5 +1,6 @@
 //! What start-up remembers between runs about files that did not change: that a model file
-//! matched its recorded SHA-256, the LM's validation and state analysis, the built lexicon.
+//! matched its recorded SHA-256, the LM's validation and state analysis, the built lexicon,
+//! the G2P's pronunciations of list names ([`crate::g2p::memo`]).
 //!
 //! On a Raspberry Pi 4 core (no crypto extensions) hashing the 20 MB acoustic model costs
 //! about 1 G instructions, analysing the 27 MB LM about 0.5 G and building the lexicon's trie
@@ -147,6 +148,13 @@ impl FileIdentity {
         format!("{:016x}", fnv1a(path.as_bytes()))
     }
 
+    /// The same identity with `note` (settings the result also depends on) added.
+    pub(crate) fn with_note(mut self, note: &str) -> Self {
+        self.0.push_str(&note.replace('\n', " "));
+        self.0.push('\n');
+        self
+    }
+
     /// The identity of a result that depends on several files: all of theirs, in order
     /// (`None` when one cannot be told).
     pub(crate) fn of_all(paths: &[&Path]) -> Option<(Self, Vec<std::fs::Metadata>)> {
@@ -232,30 +240,27 @@ impl<'a> BlobReader<'a> {
     }
     pub(crate) fn u32s(&mut self) -> Option<Vec<u32>> {
         let n = self.len(4)?;
-        Some(
-            self.bytes(n, 4)
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        )
+        let mut v = vec![0u32; n];
+        for (x, c) in v.iter_mut().zip(self.bytes(n, 4).chunks_exact(4)) {
+            *x = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        Some(v)
     }
     pub(crate) fn u16s(&mut self) -> Option<Vec<u16>> {
         let n = self.len(2)?;
-        Some(
-            self.bytes(n, 2)
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect(),
-        )
+        let mut v = vec![0u16; n];
+        for (x, c) in v.iter_mut().zip(self.bytes(n, 2).chunks_exact(2)) {
+            *x = u16::from_le_bytes([c[0], c[1]]);
+        }
+        Some(v)
     }
     pub(crate) fn f32s(&mut self) -> Option<Vec<f32>> {
         let n = self.len(4)?;
-        Some(
-            self.bytes(n, 4)
-                .chunks_exact(4)
-                .map(|c| f32::from_bits(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                .collect(),
-        )
+        let mut v = vec![0f32; n];
+        for (x, c) in v.iter_mut().zip(self.bytes(n, 4).chunks_exact(4)) {
+            *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        Some(v)
     }
     /// What [`BlobWriter::nul_terminated`] wrote: the strings' count and their text, each
     /// string followed by its NUL (one UTF-8 check for all of them).

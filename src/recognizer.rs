@@ -14,6 +14,7 @@ use crate::decoder::lookup::{lookup_entities, LookupConfig};
 use crate::decoder::rescore::{rescore_entities_scored, RescoreConfig, RescoreContext, LARGE_LIST};
 use crate::decoder::similar::SimilarUnits;
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
+use crate::g2p::memo::PronMemo;
 use crate::g2p::G2p;
 use crate::lexicon::{Lexicon, LexiconError};
 use crate::lm::{LmError, WordLm};
@@ -80,6 +81,16 @@ pub struct SegmentPosteriors {
 
 /// A word's pronunciations (model token ids) with their costs (ln, at most 0).
 type WordProns = Vec<(Vec<u16>, f32)>;
+
+/// Adds pronunciation `p` at `cost` (ln, at most 0; not finite: 0) to `out`; one already
+/// there keeps the cheaper of the two costs.
+fn add_pron(p: Vec<u16>, cost: f32, out: &mut WordProns) {
+    let cost = if cost.is_finite() { cost.min(0.0) } else { 0.0 };
+    match out.iter_mut().find(|(q, _)| *q == p) {
+        Some(slot) => slot.1 = slot.1.max(cost),
+        None => out.push((p, cost)),
+    }
+}
 
 /// Everything the recognizer is built from.
 #[derive(Debug, Clone)]
@@ -241,6 +252,8 @@ pub struct Recognizer {
     /// Pronunciations already worked out per spoken word, so a changed list only costs its
     /// new words.
     pron_cache: Mutex<HashMap<String, WordProns>>,
+    /// The G2P's share of them remembered between runs (opened on first use).
+    pron_memo: Mutex<Option<PronMemo>>,
 }
 
 impl Recognizer {
@@ -317,6 +330,7 @@ impl Recognizer {
             entities: None,
             g2p: std::sync::OnceLock::new(),
             pron_cache: Mutex::new(HashMap::new()),
+            pron_memo: Mutex::new(None),
         })
     }
 
@@ -447,9 +461,14 @@ impl Recognizer {
                 }
             }
         }
-        for w in missing {
-            let prons = self.word_prons(w);
-            cache.insert(w.to_string(), prons);
+        if !missing.is_empty() {
+            let mut memo = self.pron_memo.lock().unwrap_or_else(|e| e.into_inner());
+            let memo = memo.get_or_insert_with(|| self.open_pron_memo());
+            for w in missing {
+                let prons = self.word_prons(w, memo);
+                cache.insert(w.to_string(), prons);
+            }
+            memo.save();
         }
         let weight = self.cfg.bias.pron_weight;
         EntityTrie::build_weighted(
@@ -492,10 +511,59 @@ impl Recognizer {
             .as_ref()
     }
 
+    /// The record of names' G2P pronunciations for this model directory and these settings
+    /// ([`PronMemo`]; nothing is remembered without a start-up cache).
+    fn open_pron_memo(&self) -> PronMemo {
+        let dir = &self.cfg.model.dir;
+        let exe = std::env::current_exe().ok();
+        let mut files = vec![
+            dir.join(G2P_ENCODER_FILE),
+            dir.join(crate::g2p::DECODER_FILE),
+            dir.join(crate::g2p::SYMBOLS_FILE),
+            dir.join(crate::model::TOKENS_FILE),
+        ];
+        files.extend(exe);
+        let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let b = &self.cfg.bias;
+        let settings = format!(
+            "g2p_nbest {} anglicize {} g2g_variants {}",
+            b.g2p_nbest, b.anglicize, b.g2g_variants
+        );
+        PronMemo::open(
+            self.cfg.model.cache.as_ref(),
+            &paths,
+            &settings,
+            self.model.tokens().len(),
+        )
+    }
+
     /// Pronunciations of one spoken word in model token ids with their costs (ln, at most 0:
     /// a G2P n-best entry's score below the best, a G2G variant's cost; the lexicon's and the
     /// G2P's best cost 0), no duplicates (a pronunciation found twice keeps the cheaper cost).
-    fn word_prons(&self, word: &str) -> WordProns {
+    /// The G2P's share comes from `memo` when it has the word (the G2P is then not needed).
+    fn word_prons(&self, word: &str, memo: &mut PronMemo) -> WordProns {
+        let mut out = match memo.get(word) {
+            Some(p) => p.clone(),
+            None => {
+                let p = self.g2p_prons(word);
+                // Only what a loaded G2P said is remembered (not its absence).
+                if self.cfg.bias.g2p_nbest > 0 && self.g2p().is_some() {
+                    memo.insert(word, p.clone());
+                }
+                p
+            }
+        };
+        if let Some(id) = self.lexicon.word_id(word) {
+            for p in self.lexicon.prons_of(id) {
+                add_pron(p.to_vec(), 0.0, &mut out);
+            }
+        }
+        out
+    }
+
+    /// The G2P's pronunciations of `word` (its n-best, their English renderings and
+    /// letter-group variants; none without a G2P), as [`Recognizer::word_prons`] describes.
+    fn g2p_prons(&self, word: &str) -> WordProns {
         let tokens = self.model.tokens();
         let to_ids = |phones: &[String]| -> Option<Vec<u16>> {
             let ids: Option<Vec<u16>> = crate::g2p::lexicon_phones(phones)
@@ -505,13 +573,7 @@ impl Recognizer {
             ids.filter(|v| !v.is_empty())
         };
         let mut out: Vec<(Vec<u16>, f32)> = Vec::new();
-        let add = |p: Vec<u16>, cost: f32, out: &mut Vec<(Vec<u16>, f32)>| {
-            let cost = if cost.is_finite() { cost.min(0.0) } else { 0.0 };
-            match out.iter_mut().find(|(q, _)| *q == p) {
-                Some(slot) => slot.1 = slot.1.max(cost),
-                None => out.push((p, cost)),
-            }
-        };
+        let add = add_pron;
         let g2p = if self.cfg.bias.g2p_nbest > 0 {
             self.g2p()
         } else {
@@ -554,11 +616,6 @@ impl Recognizer {
                     }
                 }
                 Err(e) => log::warn!("G2P failed on {word:?}: {e}"),
-            }
-        }
-        if let Some(id) = self.lexicon.word_id(word) {
-            for p in self.lexicon.prons_of(id) {
-                add(p.to_vec(), 0.0, &mut out);
             }
         }
         out

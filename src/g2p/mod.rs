@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 
 pub mod anglicize;
+pub(crate) mod memo;
 mod tokenize;
 pub mod variants;
 

@@ -205,12 +205,18 @@ impl Lexicon {
         let word_first_pron = r.u32s()?;
         let pron_start = r.u32s()?;
         let pron_phones = r.u16s()?;
-        // Offsets: start at 0, never go back, end at the length of what they index.
+        // Offsets: start at 0, never go back, end at the length of what they index. (The
+        // scans below do not stop early: without a branch per element they run as vector
+        // code, and a record that fails is rare.)
         let offsets = |o: &[u32], n: usize, len: usize| {
             o.len() == n + 1
                 && o[0] == 0
-                && o.windows(2).all(|w| w[0] <= w[1])
+                && o.iter().zip(&o[1..]).fold(true, |ok, (a, b)| ok & (a <= b))
                 && o[n] as usize == len
+        };
+        let all_below = |v: &[u32], lo: u32, end: usize| {
+            v.iter()
+                .fold(true, |ok, &x| ok & (x >= lo) & ((x as usize) < end))
         };
         let nw = words.len();
         let nodes = lookahead.len();
@@ -220,9 +226,9 @@ impl Lexicon {
             && unigram.len() == nw
             && tokens.len() == children.len()
             && offsets(&first_edge, nodes, children.len())
-            && children.iter().all(|&c| c > 0 && (c as usize) < nodes)
+            && all_below(&children, 1, nodes)
             && offsets(&first_label, nodes, labels.len())
-            && labels.iter().all(|&w| (w as usize) < nw)
+            && all_below(&labels, 0, nw)
             && (label_cost.is_empty() || label_cost.len() == labels.len())
             && !pron_start.is_empty()
             && offsets(&word_first_pron, nw, pron_start.len() - 1)
