@@ -9,7 +9,7 @@
 //! afresh) and the settings. A later start with the same list reads it back and does not
 //! load the G2P at all; a changed list only pronounces its new words.
 //!
-//! At most [`MAX_WORDS`] words are kept (about 2.5 MB); beyond that, only the words used by
+//! At most [`MAX_WORDS`] words are kept (about 3.5 MB); beyond that, only the words used by
 //! this process. A missing, damaged or unwritable record only means pronouncing again.
 
 use std::collections::{HashMap, HashSet};
