@@ -411,35 +411,82 @@ struct TranscribeArgs {
     model: ModelArgs,
 }
 
-/// One unit of work: an id and a WAV path.
+/// One unit of work: an id and a WAV path, or a manifest row that could not be one.
 struct Job {
     id: String,
     audio_field: String,
     path: PathBuf,
     /// The row's own entity list, if any.
     bias_list: Option<PathBuf>,
+    /// Why the manifest row is not a job (it still gets its output line).
+    error: Option<String>,
 }
 
+/// Manifest rows longer than this are refused (that row's error): a file without line
+/// breaks cannot take all memory.
+const MAX_MANIFEST_ROW: usize = 1 << 20;
+
+/// The rows of a JSONL manifest, in order: a job per row, or the row's error (not JSON, no
+/// `"audio"` string, not UTF-8, too long); blank lines are skipped. Only a manifest that
+/// cannot be opened fails as a whole.
 fn read_manifest(path: &Path) -> Result<Vec<Job>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open manifest {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
+    let mut reader = std::io::BufReader::new(file);
     let mut jobs = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), i + 1))?;
+    let mut buf = Vec::new();
+    for n in 1.. {
+        let at = format!("{}:{n}", path.display());
+        let bad = |id: Option<String>, audio: Option<&str>, error: String| Job {
+            id: id.unwrap_or_else(|| format!("line {n}")),
+            audio_field: audio.unwrap_or_default().to_string(),
+            path: PathBuf::new(),
+            bias_list: None,
+            error: Some(error),
+        };
+        let too_long = match read_row(&mut reader, &mut buf, MAX_MANIFEST_ROW) {
+            Ok(Some(too_long)) => too_long,
+            Ok(None) => break,
+            Err(e) => {
+                jobs.push(bad(None, None, format!("{at}: cannot read: {e}")));
+                break;
+            }
+        };
+        if too_long {
+            jobs.push(bad(
+                None,
+                None,
+                format!("{at}: row longer than {MAX_MANIFEST_ROW} bytes"),
+            ));
+            continue;
+        }
+        let mut row = &buf[..];
+        if n == 1 {
+            row = row.strip_prefix(b"\xef\xbb\xbf").unwrap_or(row); // a UTF-8 byte-order mark
+        }
+        let Ok(line) = std::str::from_utf8(row) else {
+            jobs.push(bad(None, None, format!("{at}: not UTF-8")));
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: not JSON", path.display(), i + 1))?;
-        let audio = v
-            .get("audio")
-            .and_then(|a| a.as_str())
-            .with_context(|| format!("{}:{}: no \"audio\" string", path.display(), i + 1))?;
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                jobs.push(bad(None, None, format!("{at}: not JSON ({e})")));
+                continue;
+            }
+        };
         let id = match v.get("id") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(other) if !other.is_null() => other.to_string(),
-            _ => audio.to_string(),
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(other) if !other.is_null() => Some(other.to_string()),
+            _ => None,
+        };
+        let Some(audio) = v.get("audio").and_then(|a| a.as_str()) else {
+            jobs.push(bad(id, None, format!("{at}: no \"audio\" string")));
+            continue;
         };
         let bias_list = v
             .get("bias_list")
@@ -447,13 +494,61 @@ fn read_manifest(path: &Path) -> Result<Vec<Job>> {
             .filter(|b| !b.is_empty())
             .map(|b| base.join(b));
         jobs.push(Job {
-            id,
+            id: id.unwrap_or_else(|| audio.to_string()),
             audio_field: audio.to_string(),
             path: base.join(audio),
             bias_list,
+            error: None,
         });
     }
     Ok(jobs)
+}
+
+/// Reads the next line of `reader` into `buf` (without its line break): `None` at the end,
+/// else whether the line was longer than `max` bytes (then `buf` holds its start only and
+/// the rest of the line is skipped).
+fn read_row(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
+    use std::io::Read;
+    buf.clear();
+    let n = reader
+        .by_ref()
+        .take(max as u64 + 1)
+        .read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        return Ok(Some(false));
+    }
+    if buf.len() <= max {
+        return Ok(Some(false)); // the last line, without a line break
+    }
+    // Too long: skip to the end of the line.
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                break;
+            }
+            None => {
+                let len = chunk.len();
+                reader.consume(len);
+            }
+        }
+    }
+    Ok(Some(true))
 }
 
 fn result_json(job: &Job, t: &Transcript) -> serde_json::Value {
@@ -564,6 +659,7 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
             audio_field: w.display().to_string(),
             path: w.clone(),
             bias_list: None,
+            error: None,
         });
     }
     if jobs.is_empty() {
@@ -587,28 +683,38 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
     let mut failed = 0usize;
     let mut audio_s = 0.0f64;
     for (i, job) in jobs.iter().enumerate() {
-        let result = nomen::audio::load_wav(&job.path)
-            .map_err(nomen::recognizer::Error::from)
-            .and_then(|a| {
-                audio_s += a.duration_s();
-                if a.truncated {
-                    log::warn!(
-                        "{}: data chunk cut short; transcribed what is there",
-                        job.path.display()
-                    );
-                }
-                let bias = lists.trie_for(job.bias_list.as_deref())?;
-                let Some(dump) = dump.as_mut() else {
-                    return rec.transcribe_with(&a, bias.as_deref());
-                };
-                let segments = rec.segment_posteriors(&a)?;
-                let t = Instant::now();
-                let out = rec.decode_segments(&segments, bias.as_deref());
-                let decode_s = t.elapsed().as_secs_f64();
-                dump.write(&job.id, job.bias_list.as_deref(), &segments, decode_s)
-                    .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
-                Ok(out)
-            });
+        let result = if let Some(e) = &job.error {
+            Err(e.clone())
+        } else {
+            let result = nomen::audio::load_wav(&job.path)
+                .map_err(nomen::recognizer::Error::from)
+                .and_then(|a| {
+                    audio_s += a.duration_s();
+                    if a.truncated {
+                        log::warn!(
+                            "{}: data chunk cut short; transcribed what is there",
+                            job.path.display()
+                        );
+                    }
+                    let bias = lists.trie_for(job.bias_list.as_deref())?;
+                    let Some(dump) = dump.as_mut() else {
+                        return rec.transcribe_with(&a, bias.as_deref());
+                    };
+                    let segments = rec.segment_posteriors(&a)?;
+                    let t = Instant::now();
+                    let out = rec.decode_segments(&segments, bias.as_deref());
+                    let decode_s = t.elapsed().as_secs_f64();
+                    dump.write(&job.id, job.bias_list.as_deref(), &segments, decode_s)
+                        .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
+                    Ok(out)
+                });
+            // The message names the file once (most audio errors already do).
+            let path = job.path.display().to_string();
+            result.map_err(|e| match e.to_string() {
+                m if m.contains(&path) => m,
+                m => format!("{path}: {m}"),
+            })
+        };
         match result {
             Ok(t) => match args.format {
                 Format::Text => writeln!(out, "{}", t.text)?,
@@ -616,13 +722,17 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
             },
             Err(e) => {
                 failed += 1;
-                eprintln!("nomen: {}: {e}", job.path.display());
-                if args.format == Format::Jsonl {
-                    let v = serde_json::json!({
-                        "id": job.id, "audio": job.audio_field, "text": "", "words": [],
-                        "entities": [], "error": e.to_string(),
-                    });
-                    writeln!(out, "{v}")?;
+                eprintln!("nomen: {e}");
+                // Still one line per input: an empty one in text, the error in JSONL.
+                match args.format {
+                    Format::Text => writeln!(out)?,
+                    Format::Jsonl => {
+                        let v = serde_json::json!({
+                            "id": job.id, "audio": job.audio_field, "text": "", "words": [],
+                            "entities": [], "error": e,
+                        });
+                        writeln!(out, "{v}")?;
+                    }
                 }
             }
         }

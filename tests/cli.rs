@@ -249,6 +249,83 @@ fn missing_model_dir_and_bad_flags_are_clear_errors() {
     assert_clean_failure(&out, "/nonexistent/contacts.txt");
 }
 
+#[test]
+fn every_manifest_row_gets_its_line_whatever_is_wrong_with_the_others() {
+    let dir = tmp("hostile-manifest");
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        root.join(fixture("flite_kitchen_lights.wav")),
+        dir.join("k.wav"),
+    )
+    .unwrap();
+    let good = br#"{"id": "ok", "audio": "k.wav"}"#;
+    let mut m: Vec<u8> = b"\xef\xbb\xbf".to_vec(); // a byte-order mark before the first row
+    m.extend_from_slice(good);
+    m.extend_from_slice(b"\r\n{\"id\": \"cut\", \"audio\": \"k.wav\"\n"); // malformed JSON
+    m.extend_from_slice(b"{\"id\": \"na\", \"audio\": 7}\n"); // no audio string
+    m.extend_from_slice(b"{\"id\": \"bad\xff\", \"audio\": \"k.wav\"}\n"); // not UTF-8
+    m.extend_from_slice(&[b'['; 5000]); // nested deeper than any parser should follow
+    m.push(b'\n');
+    m.extend_from_slice(&vec![b' '; 2 << 20]); // a row of 2 MB
+    m.extend_from_slice(b"\n");
+    m.extend_from_slice(good); // the last row, without a line break
+    let path = dir.join("m.jsonl");
+    std::fs::write(&path, &m).unwrap();
+    let out = nomen(&[
+        "transcribe",
+        "--manifest",
+        path.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let rows: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["ok", "line 2", "na", "line 4", "line 5", "line 6", "ok"]
+    );
+    let error = |i: usize| rows[i]["error"].as_str().unwrap_or("").to_string();
+    assert_eq!(rows[0]["text"], "turn on the kitchen lights");
+    assert_eq!(rows[6]["text"], "turn on the kitchen lights");
+    for (i, want) in [
+        (1, ":2: not JSON"),
+        (2, ":3: no \"audio\" string"),
+        (3, ":4: not UTF-8"),
+        (4, ":5: not JSON"),
+        (5, ":6: row longer than"),
+    ] {
+        assert!(error(i).contains(want), "row {i}: {:?}", rows[i]);
+        assert!(err.contains(want), "stderr should say {want:?}: {err}");
+    }
+    // Text output keeps one line per row: empty for the failed ones.
+    let out = nomen(&["transcribe", "--manifest", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    assert_eq!(lines[0], "turn on the kitchen lights");
+    assert!(lines[1..6].iter().all(|l| l.is_empty()), "{lines:?}");
+    assert_eq!(lines[6], "turn on the kitchen lights");
+}
+
+#[test]
+fn text_output_has_a_line_for_a_file_that_fails_and_names_it_once() {
+    let bad = tmp("empty.wav");
+    std::fs::write(&bad, b"").unwrap();
+    let b = bad.to_str().unwrap();
+    let out = nomen(&["transcribe", b, &fixture("flite_kitchen_lights.wav")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "\nturn on the kitchen lights\n");
+    let err = text(&out.stderr);
+    assert_eq!(err.matches(b).count(), 1, "{err}");
+}
+
 /// One hour of audio (16 kHz 8-bit: a 58 MB file) with a spoken command at the end: decoded
 /// in bounded windows, no error. Slow in debug builds, so release only.
 #[test]
