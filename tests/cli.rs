@@ -314,6 +314,26 @@ fn every_manifest_row_gets_its_line_whatever_is_wrong_with_the_others() {
     assert_eq!(lines[6], "turn on the kitchen lights");
 }
 
+/// Input that is not a WAV file is refused from its first bytes, however long it is:
+/// `/dev/zero` used to be read until memory ran out (11 GB in 30 s).
+#[cfg(target_os = "linux")]
+#[test]
+fn endless_input_that_is_not_a_wav_fails_at_once() {
+    for cmd in [
+        &["transcribe", "/dev/zero"][..],
+        &["listen", "--input", "/dev/zero", "--format", "jsonl"][..],
+    ] {
+        let started = std::time::Instant::now();
+        let out = nomen(cmd);
+        assert_clean_failure(&out, "not a WAV file");
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{cmd:?} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 #[test]
 fn text_output_has_a_line_for_a_file_that_fails_and_names_it_once() {
     let bad = tmp("empty.wav");

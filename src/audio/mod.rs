@@ -61,12 +61,51 @@ impl Audio16k {
     }
 }
 
-/// Reads any common WAV file and converts it to 16 kHz mono.
-pub fn load_wav(path: &Path) -> Result<Audio16k, AudioError> {
-    let bytes = std::fs::read(path).map_err(|source| AudioError::Io {
+/// The most bytes read from a WAV that is not a regular file (a pipe, a device) and whose
+/// header does not say its size.
+pub const MAX_UNSIZED_WAV_BYTES: u64 = 1 << 30;
+
+/// The bytes of the WAV file at `path`, read no further than needed: input that does not
+/// begin like a WAV file (`RIFF`/`RF64` ... `WAVE`) is not read past its first 12 bytes (so
+/// `/dev/zero`, a video or a typo fails at once, whatever its size); a regular file is read
+/// to its end; a pipe or device as far as its RIFF header says, at most
+/// [`MAX_UNSIZED_WAV_BYTES`]. [`wav::parse`] then says what is wrong with the bytes, if
+/// anything.
+pub fn read_wav_file(path: &Path) -> Result<Vec<u8>, AudioError> {
+    use std::io::Read;
+    let io = |source| AudioError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    let mut bytes = Vec::with_capacity(12);
+    (&mut file).take(12).read_to_end(&mut bytes).map_err(io)?;
+    let wave =
+        bytes.len() == 12 && matches!(&bytes[0..4], b"RIFF" | b"RF64") && &bytes[8..12] == b"WAVE";
+    if !wave {
+        return Ok(bytes);
+    }
+    let limit = if meta.is_file() {
+        meta.len()
+    } else {
+        let declared = u64::from(u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]));
+        match declared {
+            // RF64 and streaming writers: the size is elsewhere or unknown.
+            0 | 0xffff_ffff => MAX_UNSIZED_WAV_BYTES,
+            n => (n + 8).min(MAX_UNSIZED_WAV_BYTES),
+        }
+    };
+    bytes.reserve(usize::try_from(limit.min(1 << 28)).unwrap_or(0));
+    file.take(limit.saturating_sub(12))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    Ok(bytes)
+}
+
+/// Reads any common WAV file and converts it to 16 kHz mono.
+pub fn load_wav(path: &Path) -> Result<Audio16k, AudioError> {
+    let bytes = read_wav_file(path)?;
     decode_wav(&bytes).map_err(|e| match e {
         AudioError::Format(msg) => AudioError::File {
             path: path.to_path_buf(),

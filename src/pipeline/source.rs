@@ -32,10 +32,7 @@ pub struct WavSource {
 impl WavSource {
     /// Reads a WAV file (any format `audio::wav` reads).
     pub fn open(path: &Path) -> Result<WavSource, AudioError> {
-        let bytes = std::fs::read(path).map_err(|source| AudioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = crate::audio::read_wav_file(path)?;
         let wav = crate::audio::wav::parse(&bytes).map_err(|e| match e {
             AudioError::Format(msg) => AudioError::File {
                 path: path.to_path_buf(),
