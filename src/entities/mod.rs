@@ -45,10 +45,13 @@
 //! Nothing here panics or allocates without bound on hostile input. The limits are the
 //! constants below. Whole-input problems are errors ([`EntityError`]): a missing file, a
 //! directory, a file over [`MAX_FILE_BYTES`], binary data (NUL bytes or mostly control bytes:
-//! "not a text contact list"), invalid UTF-8 (with the line), a CSV header with no name
-//! column. Problems with one entry are [`Warning`]s (logged with `log::warn!` and kept in
-//! [`EntitySet::warnings`]) and that entry is skipped:
+//! "not a text contact list", which includes mostly non-UTF-8 bytes), a CSV header with no
+//! name column. Problems with one entry are [`Warning`]s (logged with `log::warn!` and kept
+//! in [`EntitySet::warnings`]) and that entry is skipped:
 //!
+//! - a line that is not UTF-8 (text, CSV), a vCard property that is not UTF-8 and declares
+//!   no other CHARSET (also after quoted-printable decoding) or declares one nomen does not
+//!   know;
 //! - a line longer than [`MAX_LINE_BYTES`] is skipped, not truncated (a cut name is a wrong
 //!   name); a CSV record (which may span lines inside quotes) longer than
 //!   [`MAX_RECORD_BYTES`] or with more than [`MAX_FIELDS`] fields, or a quoted field never
@@ -218,18 +221,6 @@ pub enum EntityError {
         /// What gave it away.
         reason: String,
     },
-    /// Bytes that are not UTF-8 where no other character set was declared.
-    #[error(
-        "{}:{line}: invalid UTF-8; save the list as UTF-8 (a vCard may instead declare \
-         CHARSET=ISO-8859-1 or CHARSET=windows-1252)",
-        path.display()
-    )]
-    InvalidUtf8 {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the first bad byte.
-        line: usize,
-    },
     /// A CSV header (it names phone or e-mail columns) with no column holding a name.
     #[error(
         "{}:{line}: CSV header has no name column (expected one of Name, Display Name, \
@@ -291,7 +282,6 @@ pub(crate) struct RawContact {
 /// Why a parser gave up on a whole input (the path is added by the caller).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ParseError {
-    InvalidUtf8 { line: usize },
     NoNameColumn { line: usize },
 }
 
@@ -441,11 +431,25 @@ pub(crate) fn line_of(bytes: &[u8], pos: usize) -> usize {
     n
 }
 
-/// `bytes` as UTF-8, or the line of the first invalid byte.
-pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
-    std::str::from_utf8(bytes).map_err(|e| ParseError::InvalidUtf8 {
-        line: line_of(bytes, e.valid_up_to()),
-    })
+/// The message for a line or a vCard property that is not UTF-8.
+pub(crate) const INVALID_UTF8: &str = "invalid UTF-8 (save the list as UTF-8; a vCard may \
+     instead declare CHARSET=ISO-8859-1 or CHARSET=windows-1252)";
+
+/// `bytes` as UTF-8 text. A line that is not UTF-8 becomes an empty line (the others keep
+/// their numbers) and a warning: one bad line costs only itself.
+fn utf8_lines<'a>(bytes: &'a [u8], c: &mut Collector) -> std::borrow::Cow<'a, str> {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(bytes.len());
+    for (n, s, e) in Lines::new(bytes) {
+        match std::str::from_utf8(&bytes[s..e]) {
+            Ok(t) => out.push_str(t),
+            Err(_) => c.warn(n, format!("{INVALID_UTF8}; line skipped")),
+        }
+        out.push('\n');
+    }
+    out.into()
 }
 
 /// Strips a UTF-8 byte-order mark, or converts UTF-16 with a byte-order mark to UTF-8.
@@ -649,12 +653,18 @@ impl EntitySet {
             c.warn(0, w);
         }
         let result = match format {
-            Format::Text => utf8(&bytes).map(|t| text::parse(t, &mut c)),
-            Format::Csv => utf8(&bytes).and_then(|t| csv::parse(t, &mut c)),
+            Format::Text => {
+                let t = utf8_lines(&bytes, &mut c);
+                text::parse(&t, &mut c);
+                Ok(())
+            }
+            Format::Csv => {
+                let t = utf8_lines(&bytes, &mut c);
+                csv::parse(&t, &mut c)
+            }
             Format::Vcard | Format::Auto => vcard::parse(&bytes, &mut c),
         };
         result.map_err(|e| match e {
-            ParseError::InvalidUtf8 { line } => EntityError::InvalidUtf8 { path: p(), line },
             ParseError::NoNameColumn { line } => EntityError::NoNameColumn { path: p(), line },
         })?;
         log::debug!(

@@ -695,32 +695,46 @@ fn binary_is_not_text() {
 }
 
 #[test]
-fn invalid_utf8_names_the_line() {
-    let mut set = EntitySet::new();
-    let bytes = b"Ann Lee\nBo Kim\nZo\xeb Bront\xeb\n";
+fn invalid_utf8_costs_only_its_line_or_property() {
+    // Text and CSV: the bad line is skipped with a warning naming it; the rest is read.
+    let bytes = b"Ann Lee\nBo Kim\nZo\xeb Bront\xeb\nCy Young\n";
     for format in [Format::Text, Format::Csv, Format::Auto] {
-        let err = set
-            .add_bytes(bytes, format, Path::new("l.txt"))
-            .unwrap_err();
+        let mut set = EntitySet::new();
+        let n = set.add_bytes(bytes, format, Path::new("l.txt")).unwrap();
+        assert_eq!(n, 3, "{format:?}");
+        assert!(set.entities().iter().any(|e| e.display == "Cy Young"));
+        let w = set
+            .warnings()
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>();
         assert!(
-            matches!(err, EntityError::InvalidUtf8 { line: 3, .. }),
-            "{err}"
-        );
-        assert!(
-            err.to_string().starts_with("l.txt:3: invalid UTF-8"),
-            "{err}"
+            w.iter().any(|w| w.starts_with("l.txt:3: invalid UTF-8")),
+            "{format:?}: {w:?}"
         );
     }
-    // vCard without CHARSET: error at the property's line; nothing from the file is kept.
-    let bytes = b"BEGIN:VCARD\nFN:Ann Lee\nEND:VCARD\nBEGIN:VCARD\nFN:Zo\xeb\nEND:VCARD\n";
-    let err = set
-        .add_bytes(bytes, Format::Vcard, Path::new("c.vcf"))
-        .unwrap_err();
-    assert!(
-        matches!(err, EntityError::InvalidUtf8 { line: 5, .. }),
-        "{err}"
-    );
+    // vCard without CHARSET (also after quoted-printable decoding): the property is skipped
+    // with a warning at its line; the other cards are kept.
+    for bad in [&b"FN:Zo\xeb"[..], b"FN;ENCODING=QUOTED-PRINTABLE:Zo=EB"] {
+        let mut bytes = b"BEGIN:VCARD\nFN:Ann Lee\nEND:VCARD\nBEGIN:VCARD\n".to_vec();
+        bytes.extend_from_slice(bad);
+        bytes.extend_from_slice(b"\nEND:VCARD\nBEGIN:VCARD\nFN:Bo Kim\nEND:VCARD\n");
+        let mut set = EntitySet::new();
+        set.add_bytes(&bytes, Format::Vcard, Path::new("c.vcf"))
+            .unwrap();
+        assert_eq!(set.contacts(), 2, "{:?}", set.entities());
+        let w = set
+            .warnings()
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>();
+        assert!(
+            w.iter().any(|w| w.starts_with("c.vcf:5: invalid UTF-8")),
+            "{w:?}"
+        );
+    }
     // Declared ISO-8859-1: decoded.
+    let mut set = EntitySet::new();
     let bytes = b"BEGIN:VCARD\nFN;CHARSET=ISO-8859-1:Zo\xeb\nEND:VCARD\n";
     set.add_bytes(bytes, Format::Vcard, Path::new("c.vcf"))
         .unwrap();

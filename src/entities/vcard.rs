@@ -298,7 +298,13 @@ fn decode_value(
     match cs.as_deref() {
         None | Some("UTF8" | "USASCII" | "ASCII") => match String::from_utf8(bytes) {
             Ok(s) => Ok(Some(s)),
-            Err(_) => Err(ParseError::InvalidUtf8 { line }),
+            Err(_) => {
+                c.warn(
+                    line,
+                    format!("{}; {} skipped", super::INVALID_UTF8, head.name),
+                );
+                Ok(None)
+            }
         },
         Some("ISO88591" | "LATIN1" | "L1" | "WINDOWS1252" | "CP1252" | "XCP1252" | "ISO8859") => {
             Ok(Some(cp1252(&bytes)))
