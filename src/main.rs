@@ -182,7 +182,7 @@ pub struct ModelArgs {
     #[arg(long)]
     rescore_anchor_cost: Option<f32>,
     /// Acoustic-model plans specialized to an input length kept in memory (0: one plan for
-    /// any length, about 2.7x slower but smallest).
+    /// any length, about 2.7x slower but smallest; at most 8).
     #[arg(long, value_name = "N")]
     length_plans: Option<usize>,
     /// Hash every model file at start-up, even one verified before and unchanged since (by
@@ -488,11 +488,23 @@ fn read_manifest(path: &Path) -> Result<Vec<Job>> {
             jobs.push(bad(id, None, format!("{at}: no \"audio\" string")));
             continue;
         };
-        let bias_list = v
-            .get("bias_list")
-            .and_then(|b| b.as_str())
-            .filter(|b| !b.is_empty())
-            .map(|b| base.join(b));
+        let bias_list = match v.get("bias_list") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(b)) => (!b.is_empty()).then(|| base.join(b)),
+            Some(other) => {
+                let kind = match other {
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::Object(_) => "an object",
+                    _ => "not a string",
+                };
+                jobs.push(bad(
+                    id,
+                    Some(audio),
+                    format!("{at}: \"bias_list\" is {kind}; it must be the path of a list file"),
+                ));
+                continue;
+            }
+        };
         jobs.push(Job {
             id: id.unwrap_or_else(|| audio.to_string()),
             audio_field: audio.to_string(),
@@ -694,6 +706,13 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
                         log::warn!(
                             "{}: data chunk cut short; transcribed what is there",
                             job.path.display()
+                        );
+                    }
+                    if a.non_finite > 0 {
+                        log::warn!(
+                            "{}: {} samples are not numbers (NaN or infinite); heard as silence",
+                            job.path.display(),
+                            a.non_finite
                         );
                     }
                     let bias = lists.trie_for(job.bias_list.as_deref())?;

@@ -259,6 +259,9 @@ pub struct Recognizer {
 impl Recognizer {
     /// Loads model, LM and lexicon.
     pub fn load(cfg: RecognizerConfig) -> Result<Recognizer, Error> {
+        cfg.decoder
+            .validate()
+            .map_err(|e| Error::Config(format!("decoder: {e}")))?;
         let t = Instant::now();
         let model = AcousticModel::load(&cfg.model)?;
         let model_s = t.elapsed().as_secs_f64();
@@ -453,10 +456,13 @@ impl Recognizer {
     /// could be pronounced. Pronunciations are cached per word across calls.
     pub fn prepare_entities(&self, entries: Vec<BiasEntry>) -> Option<EntityTrie> {
         let mut cache = self.pron_cache.lock().unwrap_or_else(|e| e.into_inner());
+        // The words not pronounced yet, each once, in order (a set beside the list: lists
+        // of 100,000 names and more stay linear).
         let mut missing: Vec<&str> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for e in &entries {
             for w in &e.words {
-                if !cache.contains_key(w.as_str()) && !missing.contains(&w.as_str()) {
+                if !cache.contains_key(w.as_str()) && seen.insert(w.as_str()) {
                     missing.push(w);
                 }
             }

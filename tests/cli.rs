@@ -269,6 +269,7 @@ fn every_manifest_row_gets_its_line_whatever_is_wrong_with_the_others() {
     m.push(b'\n');
     m.extend_from_slice(&vec![b' '; 2 << 20]); // a row of 2 MB
     m.extend_from_slice(b"\n");
+    m.extend_from_slice(b"{\"id\": \"arr\", \"audio\": \"k.wav\", \"bias_list\": [\"Ann\"]}\n");
     m.extend_from_slice(good); // the last row, without a line break
     let path = dir.join("m.jsonl");
     std::fs::write(&path, &m).unwrap();
@@ -289,17 +290,18 @@ fn every_manifest_row_gets_its_line_whatever_is_wrong_with_the_others() {
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
-        ["ok", "line 2", "na", "line 4", "line 5", "line 6", "ok"]
+        ["ok", "line 2", "na", "line 4", "line 5", "line 6", "arr", "ok"]
     );
     let error = |i: usize| rows[i]["error"].as_str().unwrap_or("").to_string();
     assert_eq!(rows[0]["text"], "turn on the kitchen lights");
-    assert_eq!(rows[6]["text"], "turn on the kitchen lights");
+    assert_eq!(rows[7]["text"], "turn on the kitchen lights");
     for (i, want) in [
         (1, ":2: not JSON"),
         (2, ":3: no \"audio\" string"),
         (3, ":4: not UTF-8"),
         (4, ":5: not JSON"),
         (5, ":6: row longer than"),
+        (6, ":7: \"bias_list\" is an array"),
     ] {
         assert!(error(i).contains(want), "row {i}: {:?}", rows[i]);
         assert!(err.contains(want), "stderr should say {want:?}: {err}");
@@ -308,10 +310,10 @@ fn every_manifest_row_gets_its_line_whatever_is_wrong_with_the_others() {
     let out = nomen(&["transcribe", "--manifest", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
-    assert_eq!(lines.len(), 7, "{lines:?}");
+    assert_eq!(lines.len(), 8, "{lines:?}");
     assert_eq!(lines[0], "turn on the kitchen lights");
-    assert!(lines[1..6].iter().all(|l| l.is_empty()), "{lines:?}");
-    assert_eq!(lines[6], "turn on the kitchen lights");
+    assert!(lines[1..7].iter().all(|l| l.is_empty()), "{lines:?}");
+    assert_eq!(lines[7], "turn on the kitchen lights");
 }
 
 /// Input that is not a WAV file is refused from its first bytes, however long it is:
@@ -332,6 +334,47 @@ fn endless_input_that_is_not_a_wav_fails_at_once() {
             started.elapsed()
         );
     }
+}
+
+/// Settings that would load but decode garbage (or take memory without end) are refused at
+/// start, with the allowed range.
+#[test]
+fn out_of_range_search_and_model_settings_are_refused_with_their_range() {
+    let f = fixture("flite_kitchen_lights.wav");
+    for (flag, value, want) in [
+        ("--beam-threshold", "0", "beam_threshold must be above 0"),
+        ("--beam-threshold", "-3", "beam_threshold must be above 0"),
+        ("--lm-weight", "1e38", "lm_weight must be within 0..=10"),
+        (
+            "--word-bonus",
+            "1e30",
+            "word_bonus must be within -100..=100",
+        ),
+        (
+            "--length-plans",
+            "1000000",
+            "length_plans must be within 0..=8",
+        ),
+    ] {
+        let arg = format!("{flag}={value}");
+        let out = nomen(&["transcribe", &arg, &f]);
+        assert_clean_failure(&out, want);
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+    }
+}
+
+#[test]
+fn audio_that_is_not_numbers_is_transcribed_with_a_warning() {
+    let data: Vec<u8> = (0..16_000).flat_map(|_| f32::NAN.to_le_bytes()).collect();
+    let f = tmp("nan.wav");
+    std::fs::write(&f, wav(3, 1, 16_000, 32, &data)).unwrap();
+    let out = nomen(&["transcribe", f.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("16000 samples are not numbers"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -52,6 +52,9 @@ pub struct Audio16k {
     pub source_channels: u16,
     /// The data chunk was cut short (only its whole frames were read).
     pub truncated: bool,
+    /// Samples of the file that were not numbers (NaN or infinite in a float WAV), read as
+    /// silence.
+    pub non_finite: usize,
 }
 
 impl Audio16k {
@@ -125,6 +128,7 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio16k, AudioError> {
         source_rate: wav.sample_rate,
         source_channels: wav.channels,
         truncated: wav.truncated,
+        non_finite: wav.non_finite,
     })
 }
 

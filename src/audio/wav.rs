@@ -54,6 +54,8 @@ pub struct Wav {
     pub samples: Vec<f32>,
     /// True when the data chunk was cut short and only its whole frames were read.
     pub truncated: bool,
+    /// Float samples that were not numbers (NaN or infinite), read as 0.
+    pub non_finite: usize,
 }
 
 impl Wav {
@@ -193,6 +195,25 @@ fn decode(format: SampleFormat, data: &[u8]) -> Vec<f32> {
     }
 }
 
+/// How many of the float samples in `data` are NaN or infinite (0 for integer formats).
+fn non_finite(format: SampleFormat, data: &[u8]) -> usize {
+    match format {
+        SampleFormat::Float(32) => data
+            .chunks_exact(4)
+            .filter(|s| !f32::from_le_bytes([s[0], s[1], s[2], s[3]]).is_finite())
+            .count(),
+        SampleFormat::Float(_) => data
+            .chunks_exact(8)
+            .filter(|s| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(s);
+                !f64::from_le_bytes(a).is_finite()
+            })
+            .count(),
+        _ => 0,
+    }
+}
+
 /// Float WAVs may hold NaN/inf or values past full scale: keep the signal sane for the model.
 fn clean_float(x: f32) -> f32 {
     if x.is_finite() {
@@ -301,13 +322,14 @@ pub fn parse(bytes: &[u8]) -> Result<Wav, AudioError> {
                         "WAV data chunk declares {want} bytes but only {available} are present; reading {whole}"
                     );
                 }
-                let samples = decode(fmt.format, &bytes[body_start..body_start + whole]);
+                let data = &bytes[body_start..body_start + whole];
                 return Ok(Wav {
                     sample_rate: fmt.sample_rate,
                     channels: fmt.channels,
                     format: fmt.format,
-                    samples,
+                    samples: decode(fmt.format, data),
                     truncated: truncated || whole < len,
+                    non_finite: non_finite(fmt.format, data),
                 });
             }
             _ => {}

@@ -78,6 +78,46 @@ pub struct DecoderConfig {
     pub history_capacity: usize,
 }
 
+impl DecoderConfig {
+    /// The widest beam [`DecoderConfig::validate`] accepts.
+    pub const MAX_BEAM: usize = 100_000;
+
+    /// Checks that every setting is usable: `Err` names the first field that is not, with
+    /// its allowed range. (A NaN or huge weight would not fail anywhere: it would decode to
+    /// garbage.)
+    pub fn validate(&self) -> Result<(), String> {
+        let within = |name: &str, v: f32, lo: f32, hi: f32| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be within {lo}..={hi}, got {v}"))
+            }
+        };
+        let positive = |name: &str, v: f32, hi: f32| {
+            if v.is_finite() && v > 0.0 && v <= hi {
+                Ok(())
+            } else {
+                Err(format!("{name} must be above 0 and at most {hi}, got {v}"))
+            }
+        };
+        let count = |name: &str, v: usize, hi: usize| {
+            if (1..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be within 1..={hi}, got {v}"))
+            }
+        };
+        count("beam_size", self.beam_size, Self::MAX_BEAM)?;
+        positive("beam_threshold", self.beam_threshold, 1000.0)?;
+        positive("token_beam", self.token_beam, 1000.0)?;
+        within("lm_weight", self.lm_weight, 0.0, 10.0)?;
+        within("word_bonus", self.word_bonus, -100.0, 100.0)?;
+        within("boundary_bonus", self.boundary_bonus, -100.0, 100.0)?;
+        count("nbest", self.nbest, 1024)?;
+        count("history_capacity", self.history_capacity, 1 << 26)
+    }
+}
+
 impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
@@ -114,4 +154,28 @@ pub struct Hypothesis {
     pub words: Vec<DecodedWord>,
     /// Total score: acoustic + weighted LM + bonuses.
     pub score: f32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DecoderConfig;
+
+    #[test]
+    fn settings_out_of_range_are_named_with_their_range() {
+        assert_eq!(DecoderConfig::default().validate(), Ok(()));
+        let bad = |f: fn(&mut DecoderConfig)| {
+            let mut c = DecoderConfig::default();
+            f(&mut c);
+            c.validate().unwrap_err()
+        };
+        assert!(bad(|c| c.beam_size = 0).starts_with("beam_size must be within 1..=100000"));
+        assert!(bad(|c| c.beam_threshold = f32::NAN).starts_with("beam_threshold"));
+        assert!(bad(|c| c.beam_threshold = 0.0).starts_with("beam_threshold"));
+        assert!(bad(|c| c.token_beam = -1.0).starts_with("token_beam"));
+        assert!(bad(|c| c.lm_weight = f32::INFINITY).starts_with("lm_weight must be within 0..=10"));
+        assert!(bad(|c| c.word_bonus = 1e30).starts_with("word_bonus"));
+        assert!(bad(|c| c.boundary_bonus = f32::NAN).starts_with("boundary_bonus"));
+        assert!(bad(|c| c.nbest = 0).starts_with("nbest"));
+        assert!(bad(|c| c.history_capacity = 0).starts_with("history_capacity"));
+    }
 }

@@ -202,7 +202,7 @@ pub struct ModelConfig {
     /// 10-20 MB each for fp32). 0 (the default) runs everything on the symbolic-length plan:
     /// smallest memory, the model part 1.5-2.7x slower for calls of several seconds.
     /// Measured on the real-speech set: 0 plans 128 MB peak, 1.15 s; 1 plan 148 MB, 0.96 s.
-    /// See [`AcousticModel`].
+    /// See [`AcousticModel`]. At most [`ModelConfig::MAX_LENGTH_PLANS`].
     pub length_plans: usize,
     /// What start-up remembers between runs about unchanged files: model files that matched
     /// `SHA256SUMS`, the LM's analysis ([`StartupCache`]). `None` (the default): hash and
@@ -219,6 +219,8 @@ impl ModelConfig {
     /// 30 s; `tools/make_model.py` removes that cap, so longer windows work, but the
     /// model was not trained on them and their cost grows quadratically.
     pub const MAX_WINDOW_S: f32 = 90.0;
+    /// The most specialized plans kept ([`ModelConfig::length_plans`]; each holds 10-20 MB).
+    pub const MAX_LENGTH_PLANS: usize = 8;
 
     /// The default configuration with another model directory.
     pub fn with_dir(dir: impl Into<PathBuf>) -> Self {

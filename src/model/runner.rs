@@ -210,6 +210,13 @@ impl AcousticModel {
                 cfg.overlap_s
             )));
         }
+        if cfg.length_plans > ModelConfig::MAX_LENGTH_PLANS {
+            return Err(ModelError::Config(format!(
+                "length_plans must be within 0..={}, got {}",
+                ModelConfig::MAX_LENGTH_PLANS,
+                cfg.length_plans
+            )));
+        }
         let max_window_s = cfg.kind.max_call_s() - LEAD_SAMPLES as f32 / SAMPLE_RATE as f32;
         if cfg.window_s > max_window_s {
             return Err(ModelError::Config(format!(
