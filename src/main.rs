@@ -593,12 +593,13 @@ struct EntityLists<'r> {
     rec: &'r Recognizer,
     global: Vec<BiasEntry>,
     no_bias: bool,
+    quiet: bool,
     cache: HashMap<Option<PathBuf>, Option<Arc<EntityTrie>>>,
     dump_prons: Option<PathBuf>,
 }
 
 impl<'r> EntityLists<'r> {
-    fn new(rec: &'r Recognizer, files: &[PathBuf], no_bias: bool) -> Result<Self> {
+    fn new(rec: &'r Recognizer, files: &[PathBuf], no_bias: bool, quiet: bool) -> Result<Self> {
         let mut global = Vec::new();
         for f in files {
             global.extend(read_entity_list(f)?);
@@ -607,6 +608,7 @@ impl<'r> EntityLists<'r> {
             rec,
             global,
             no_bias,
+            quiet,
             cache: HashMap::new(),
             dump_prons: None,
         })
@@ -633,7 +635,7 @@ impl<'r> EntityLists<'r> {
         } else {
             let n = entries.len();
             let t = Instant::now();
-            let trie = self.rec.prepare_entities(entries).map(Arc::new);
+            let trie = prepare_entities(self.rec, entries, self.quiet).map(Arc::new);
             log::info!(
                 "entities: {n} entries, {} pronounceable, prepared in {:.1} ms",
                 trie.as_ref().map_or(0, |t| t.entries().len()),
@@ -648,6 +650,29 @@ impl<'r> EntityLists<'r> {
         self.cache.insert(key, trie.clone());
         Ok(trie)
     }
+}
+
+/// [`Recognizer::prepare_entities`], showing on stderr how far the pronouncing of a long
+/// list's new words has come (not with `quiet`, nor for fewer than 500 new words): the
+/// line rewritten on a terminal, every 10% otherwise.
+fn prepare_entities(rec: &Recognizer, entries: Vec<BiasEntry>, quiet: bool) -> Option<EntityTrie> {
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut shown = 0;
+    rec.prepare_entities_with_progress(entries, &mut |done, total| {
+        if quiet || total < 500 {
+            return;
+        }
+        let step = if tty { total / 200 } else { total / 10 }.max(1);
+        if done == total || done >= shown + step {
+            shown = done;
+            let end = if tty && done < total { "\r" } else { "\n" };
+            eprint!(
+                "nomen: pronouncing the list's new words: {done}/{total} in {:.0} s{end}",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    })
 }
 
 /// Reads an entity list (plain text, CSV or vCard) into decoder entries.
@@ -678,7 +703,7 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
         bail!("nothing to transcribe: give WAV files or --manifest M.jsonl");
     }
     let rec = args.model.load()?;
-    let mut lists = EntityLists::new(&rec, &args.entities, args.no_bias)?;
+    let mut lists = EntityLists::new(&rec, &args.entities, args.no_bias, args.quiet)?;
     if let Some(p) = &args.dump_entity_prons {
         std::fs::write(p, "").with_context(|| format!("cannot create {}", p.display()))?;
         lists.dump_prons = Some(p.clone());
@@ -939,7 +964,7 @@ fn listen(args: ListenArgs) -> Result<bool> {
     let bias = if entries.is_empty() {
         None
     } else {
-        rec.prepare_entities(entries).map(Arc::new)
+        prepare_entities(&rec, entries, args.quiet).map(Arc::new)
     };
     let mut cfg = PipelineConfig::default();
     cfg.endpoint.trailing_silence_s = args.trailing_silence;
@@ -1115,7 +1140,7 @@ fn reload_lists(
         }
     }
     let n = entries.len();
-    let trie = rec.prepare_entities(entries).map(Arc::new);
+    let trie = prepare_entities(rec, entries, quiet).map(Arc::new);
     let kept = trie.as_ref().map_or(0, |t| t.entries().len());
     handle.set(trie);
     if !quiet {

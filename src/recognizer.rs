@@ -455,6 +455,17 @@ impl Recognizer {
     /// the lexicon's when it knows the word), then the entity trie. `None` when no entity
     /// could be pronounced. Pronunciations are cached per word across calls.
     pub fn prepare_entities(&self, entries: Vec<BiasEntry>) -> Option<EntityTrie> {
+        self.prepare_entities_with_progress(entries, &mut |_, _| {})
+    }
+
+    /// [`Recognizer::prepare_entities`], calling `progress(done, total)` after each word it
+    /// had to pronounce (`total`: the words of the list not pronounced before, in this
+    /// process or, through the start-up cache, an earlier one).
+    pub fn prepare_entities_with_progress(
+        &self,
+        entries: Vec<BiasEntry>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Option<EntityTrie> {
         let mut cache = self.pron_cache.lock().unwrap_or_else(|e| e.into_inner());
         // The words not pronounced yet, each once, in order (a set beside the list: lists
         // of 100,000 names and more stay linear).
@@ -470,9 +481,11 @@ impl Recognizer {
         if !missing.is_empty() {
             let mut memo = self.pron_memo.lock().unwrap_or_else(|e| e.into_inner());
             let memo = memo.get_or_insert_with(|| self.open_pron_memo());
-            for w in missing {
+            let total = missing.len();
+            for (i, w) in missing.into_iter().enumerate() {
                 let prons = self.word_prons(w, memo);
                 cache.insert(w.to_string(), prons);
+                progress(i + 1, total);
             }
             memo.save();
         }
