@@ -377,6 +377,60 @@ fn audio_that_is_not_numbers_is_transcribed_with_a_warning() {
     );
 }
 
+/// No network, ever: `transcribe` (with a contact list: the G2P runs) and `listen --input`
+/// under strace make no network system call (socket, connect, sendto, ...). Needs strace
+/// (`.ci/run` installs it) and permission to trace; where tracing is not allowed the test
+/// says so and checks nothing.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn no_network_system_call_is_made() {
+    let probe = Command::new("strace")
+        .args(["-o", "/dev/null", "true"])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        other => {
+            eprintln!("SKIPPED: strace missing or not allowed to trace here: {other:?}");
+            return;
+        }
+    }
+    let list = tmp("strace-contacts.txt");
+    std::fs::write(&list, "Siobhan Nguyen\nXabier Etxeberria\n").unwrap();
+    let f = fixture("flite_kitchen_lights.wav");
+    let exe = env!("CARGO_BIN_EXE_nomen");
+    for (tag, args) in [
+        (
+            "transcribe",
+            vec!["transcribe", "-q", "--entities", list.to_str().unwrap(), &f],
+        ),
+        ("listen", vec!["listen", "--input", &f, "--format", "jsonl"]),
+    ] {
+        let log = tmp(&format!("strace-{tag}.txt"));
+        let out = Command::new("strace")
+            .args([
+                "-f",
+                "-e",
+                "trace=%network",
+                "-o",
+                log.to_str().unwrap(),
+                exe,
+            ])
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NOMEN_CACHE_DIR", "") // nothing remembered: the whole start runs
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
+        let trace = std::fs::read_to_string(&log).unwrap();
+        // With only network calls traced, every line but process exits and signals is one.
+        let calls: Vec<&str> = trace
+            .lines()
+            .filter(|l| !(l.contains(" +++ ") || l.contains(" --- ")))
+            .collect();
+        assert!(calls.is_empty(), "{tag} made network calls: {calls:?}");
+    }
+}
+
 #[test]
 fn text_output_has_a_line_for_a_file_that_fails_and_names_it_once() {
     let bad = tmp("empty.wav");
