@@ -86,6 +86,57 @@ pub struct BiasConfig {
     pub rescore_anchor_cost: f32,
 }
 
+impl BiasConfig {
+    /// Checks that every setting is usable: `Err` names the first field that is not, with
+    /// its allowed range (a NaN weight or a million pronunciations per word would load and
+    /// then bias badly or take memory without end).
+    pub fn validate(&self) -> Result<(), String> {
+        let within = |name: &str, v: f32, lo: f32, hi: f32| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be within {lo}..={hi}, got {v}"))
+            }
+        };
+        let positive = |name: &str, v: f32, hi: f32| {
+            if v.is_finite() && v > 0.0 && v <= hi {
+                Ok(())
+            } else {
+                Err(format!("{name} must be above 0 and at most {hi}, got {v}"))
+            }
+        };
+        let count = |name: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be within {lo}..={hi}, got {v}"))
+            }
+        };
+        for (name, v) in [
+            ("phone_boost", self.phone_boost),
+            ("class_logprob", self.class_logprob),
+            ("entity_bonus", self.entity_bonus),
+            ("short_penalty", self.short_penalty),
+            ("family_penalty", self.family_penalty),
+            ("rescore_margin", self.rescore_margin),
+            ("rescore_similar", self.rescore_similar),
+            ("rescore_anchor", self.rescore_anchor),
+            ("rescore_anchor_cost", self.rescore_anchor_cost),
+        ] {
+            within(name, v, -100.0, 100.0)?;
+        }
+        within("pron_weight", self.pron_weight, 0.0, 100.0)?;
+        positive("gap_scale", self.gap_scale, 1000.0)?;
+        positive("rescore_floor", self.rescore_floor, 100.0)?;
+        count("max_prons", self.max_prons, 1, 256)?;
+        count("g2p_nbest", self.g2p_nbest, 0, 16)?;
+        count("g2g_variants", self.g2g_variants, 0, 256)?;
+        count("short_units", self.short_units, 0, 64)?;
+        count("list_size_ref", self.list_size_ref, 0, 10_000_000)?;
+        count("rescore_nbest", self.rescore_nbest, 1, 16)
+    }
+}
+
 impl Default for BiasConfig {
     fn default() -> Self {
         BiasConfig {
@@ -376,6 +427,25 @@ fn combine(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_out_of_range_are_named_with_their_range() {
+        assert_eq!(BiasConfig::default().validate(), Ok(()));
+        let bad = |f: fn(&mut BiasConfig)| {
+            let mut c = BiasConfig::default();
+            f(&mut c);
+            c.validate().unwrap_err()
+        };
+        assert!(bad(|c| c.phone_boost = f32::NAN).starts_with("phone_boost must be within"));
+        assert!(bad(|c| c.entity_bonus = 1e30).starts_with("entity_bonus"));
+        assert!(bad(|c| c.pron_weight = -1.0).starts_with("pron_weight"));
+        assert!(bad(|c| c.gap_scale = 0.0).starts_with("gap_scale must be above 0"));
+        assert!(bad(|c| c.rescore_floor = f32::INFINITY).starts_with("rescore_floor"));
+        assert!(bad(|c| c.max_prons = 0).starts_with("max_prons must be within 1..=256"));
+        assert!(bad(|c| c.g2p_nbest = 1000).starts_with("g2p_nbest"));
+        assert!(bad(|c| c.list_size_ref = 20_000_000).starts_with("list_size_ref"));
+        assert!(bad(|c| c.rescore_nbest = 17).starts_with("rescore_nbest"));
+    }
 
     #[test]
     fn multi_word_entities_allow_an_optional_boundary() {

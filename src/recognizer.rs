@@ -262,6 +262,9 @@ impl Recognizer {
         cfg.decoder
             .validate()
             .map_err(|e| Error::Config(format!("decoder: {e}")))?;
+        cfg.bias
+            .validate()
+            .map_err(|e| Error::Config(format!("biasing: {e}")))?;
         let t = Instant::now();
         let model = AcousticModel::load(&cfg.model)?;
         let model_s = t.elapsed().as_secs_f64();
