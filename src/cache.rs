@@ -1,6 +1,6 @@
 //! What start-up remembers between runs about files that did not change: that a model file
 //! matched its recorded SHA-256, the LM's validation and state analysis, the built lexicon,
-//! the G2P's pronunciations of list names ([`crate::g2p::memo`]).
+//! the G2P's pronunciations of list names (`g2p/memo.rs`).
 //!
 //! On a Raspberry Pi 4 core (no crypto extensions) hashing the 20 MB acoustic model costs
 //! about 1 G instructions, analysing the 27 MB LM about 0.5 G and building the lexicon's trie
