@@ -72,7 +72,22 @@ class StreamStep(nn.Module):
         self.head = full.head
 
     def forward(self, audio, pos, peak, k_past, v_past, h_past):
-        enc, head = self.enc, self.head
+        taps, ks, vs, peak_out = self.encode(audio, pos, peak, k_past, v_past)
+        head = self.head
+        w = torch.softmax(head.mix, 0)
+        z = sum(w[i] * head.norms[i](taps[i]) for i in range(len(head.norms)))
+        h_new = F.gelu(head.proj(z))  # [1, N, 256]
+        z = torch.cat([h_past, h_new], 1)
+        for conv, ln in zip(head.convs, head.norms2):
+            z = z + F.gelu(conv(ln(z).transpose(1, 2)).transpose(1, 2))
+        log_probs = F.log_softmax(head.out(z), dim=-1)[:, HEAD_CTX - RIGHT :]
+        return log_probs, torch.stack(ks), torch.stack(vs), h_new, peak_out
+
+    def encode(self, audio, pos, peak, k_past, v_past):
+        """The encoder part of a call: the tapped outputs (TAP_LAYERS, then the final layer
+        norm; each [1, N, 384]) of the N new frames, their keys and values per layer, and the
+        running log-mel maximum. tools/am/stream_features.py trains heads on these."""
+        enc = self.enc
         spec = F.conv1d(audio[:, None, :], self.front.basis, stride=HOP)  # [1, 402, 2N + 3]
         re, im = spec[:, : N_FFT // 2 + 1], spec[:, N_FFT // 2 + 1 :]
         mel = torch.matmul(self.front.mel, re * re + im * im)
@@ -103,14 +118,7 @@ class StreamStep(nn.Module):
             if i in TAP_LAYERS:
                 taps.append(x)
         taps.append(enc.ln_post(x))
-        w = torch.softmax(head.mix, 0)
-        z = sum(w[i] * head.norms[i](taps[i]) for i in range(len(head.norms)))
-        h_new = F.gelu(head.proj(z))  # [1, N, 256]
-        z = torch.cat([h_past, h_new], 1)
-        for conv, ln in zip(head.convs, head.norms2):
-            z = z + F.gelu(conv(ln(z).transpose(1, 2)).transpose(1, 2))
-        log_probs = F.log_softmax(head.out(z), dim=-1)[:, HEAD_CTX - RIGHT :]
-        return log_probs, torch.stack(ks), torch.stack(vs), h_new, peak_out
+        return taps, ks, vs, peak_out
 
 
 class Streamer:

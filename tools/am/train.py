@@ -2,7 +2,10 @@
 
     python3 tools/am/train.py --data DIR --out head.pt [--epochs 12]
 
-Reads DIR/feats/train-*.npz and valid-*.npz (tools/am/features.py). The head (`Head`): a
+Reads DIR/feats/train-*.npz and valid-*.npz (tools/am/features.py); `--feats sfeats` reads
+the streamed encoder outputs of tools/am/stream_features.py instead (`--feats sfeats,feats`
+trains on both, validating on the first; `--train-shards` keeps only the training shards
+whose names match, e.g. 'train-00[0-2]*'). The head (`Head`): a
 layer norm on each tapped encoder output, a learned mix, a 384->256 projection, three
 residual convolution blocks (kernel 3) and a 256->191 output layer, log-softmax over nomen's
 191 tokens (189 IPA phones, `<wb>`, `<blank>`), one output per encoder frame (20 ms).
@@ -134,12 +137,16 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init", help="start from this checkpoint (same head shape) instead of random weights")
+    ap.add_argument("--feats", default="feats", help="subfolder(s) of DIR with the features, comma-separated "
+                    "(training reads them all, validation the first)")
+    ap.add_argument("--train-shards", default="train-*", help="glob of the training shards' names")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
-    train = load(os.path.join(args.data, "feats", "train-*.npz"))
-    valid = load(os.path.join(args.data, "feats", "valid-*.npz"))
+    subs = args.feats.split(",")
+    train = [u for sub in subs for u in load(os.path.join(args.data, sub, args.train_shards + ".npz"))]
+    valid = load(os.path.join(args.data, subs[0], "valid-*.npz"))
     # CTC needs at least as many frames as labels (plus one per repeated label).
     train = [u for u in train if len(u[1]) + sum(a == b for a, b in zip(u[1], u[1][1:])) <= len(u[0])]
     frames = sum(len(u[0]) for u in train)
