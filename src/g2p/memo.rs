@@ -1,8 +1,8 @@
 //! Names' pronunciations remembered between runs.
 //!
 //! Pronouncing a name the lexicon does not know runs the G2P (an n-best search in tract),
-//! then the English renderings and letter-group variants: about 2 ms per word on a desktop
-//! core, 2.4 s for a 1,000-entry list, ten times that on a Raspberry Pi 4, at every start.
+//! then the English renderings and letter-group variants: 2.4 s for a 1,000-entry list on a
+//! desktop core, 14 G instructions (about 10 s) on a Raspberry Pi 4 core, at every start.
 //! What comes out depends only on the word, the G2P and token files, the settings and the
 //! program itself, so it is kept in the start-up cache ([`crate::cache`]) keyed by the
 //! versions of those files (the running executable's included: a new build pronounces
