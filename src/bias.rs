@@ -91,27 +91,7 @@ impl BiasConfig {
     /// its allowed range (a NaN weight or a million pronunciations per word would load and
     /// then bias badly or take memory without end).
     pub fn validate(&self) -> Result<(), String> {
-        let within = |name: &str, v: f32, lo: f32, hi: f32| {
-            if v.is_finite() && (lo..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{name} must be within {lo}..={hi}, got {v}"))
-            }
-        };
-        let positive = |name: &str, v: f32, hi: f32| {
-            if v.is_finite() && v > 0.0 && v <= hi {
-                Ok(())
-            } else {
-                Err(format!("{name} must be above 0 and at most {hi}, got {v}"))
-            }
-        };
-        let count = |name: &str, v: usize, lo: usize, hi: usize| {
-            if (lo..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{name} must be within {lo}..={hi}, got {v}"))
-            }
-        };
+        use crate::ranges::{count, positive, within};
         for (name, v) in [
             ("phone_boost", self.phone_boost),
             ("class_logprob", self.class_logprob),

@@ -231,12 +231,11 @@ impl<'a> BlobReader<'a> {
     // little-endian machines): a remembered lexicon is 7.8 MB of them at every start.
     pub(crate) fn u64s(&mut self) -> Option<Vec<u64>> {
         let n = self.len(8)?;
-        Some(
-            self.bytes(n, 8)
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect(),
-        )
+        let mut v = vec![0u64; n];
+        for (x, c) in v.iter_mut().zip(self.bytes(n, 8).chunks_exact(8)) {
+            *x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        }
+        Some(v)
     }
     pub(crate) fn u32s(&mut self) -> Option<Vec<u32>> {
         let n = self.len(4)?;

@@ -9,4 +9,5 @@ pub mod lexicon;
 pub mod lm;
 pub mod model;
 pub mod pipeline;
+mod ranges;
 pub mod recognizer;

@@ -595,7 +595,6 @@ impl Recognizer {
             ids.filter(|v| !v.is_empty())
         };
         let mut out: Vec<(Vec<u16>, f32)> = Vec::new();
-        let add = add_pron;
         let g2p = if self.cfg.bias.g2p_nbest > 0 {
             self.g2p()
         } else {
@@ -608,7 +607,7 @@ impl Recognizer {
                     let cost = |b: &crate::g2p::Pronunciation| b.log_prob - best;
                     for b in &bases {
                         if let Some(ids) = to_ids(&b.phones) {
-                            add(ids, cost(b), &mut out);
+                            add_pron(ids, cost(b), &mut out);
                         }
                     }
                     // The same as an English speaker says it (foreign phones mapped).
@@ -619,7 +618,7 @@ impl Recognizer {
                             // The same pronunciation in English phones: as likely as its base.
                             if let Some(a) = crate::g2p::anglicize::anglicize(&phones, known) {
                                 if let Some(ids) = to_ids(&a) {
-                                    add(ids, cost(b), &mut out);
+                                    add_pron(ids, cost(b), &mut out);
                                 }
                             }
                         }
@@ -632,7 +631,7 @@ impl Recognizer {
                         };
                         for v in crate::g2p::variants::variants(word, &bases, &opts) {
                             if let Some(ids) = to_ids(&v.phones) {
-                                add(ids, -v.cost, &mut out);
+                                add_pron(ids, -v.cost, &mut out);
                             }
                         }
                     }

@@ -210,7 +210,9 @@ SELECTION_VOICES = [
     ("espeak-ng", "en-gb-x-gbcwmd+m2", ["-s", "170", "-p", "55"]),
 ]
 
-# Test fixtures for tests/model.rs: (file stem, engine, voice, text).
+# Test fixtures for tests/model.rs: (file stem, engine, voice, text). Test inputs only
+# (measurement): nothing here feeds calibration or variant selection, so the held-out flite
+# awb may read one of them.
 FIXTURES = [
     ("espeak_call_sister", "espeak-ng", "en-us", "please call my sister at seven thirty"),
     ("flite_kitchen_lights", "flite", "slt", "turn on the kitchen lights"),

@@ -86,35 +86,15 @@ impl DecoderConfig {
     /// its allowed range. (A NaN or huge weight would not fail anywhere: it would decode to
     /// garbage.)
     pub fn validate(&self) -> Result<(), String> {
-        let within = |name: &str, v: f32, lo: f32, hi: f32| {
-            if v.is_finite() && (lo..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{name} must be within {lo}..={hi}, got {v}"))
-            }
-        };
-        let positive = |name: &str, v: f32, hi: f32| {
-            if v.is_finite() && v > 0.0 && v <= hi {
-                Ok(())
-            } else {
-                Err(format!("{name} must be above 0 and at most {hi}, got {v}"))
-            }
-        };
-        let count = |name: &str, v: usize, hi: usize| {
-            if (1..=hi).contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{name} must be within 1..={hi}, got {v}"))
-            }
-        };
-        count("beam_size", self.beam_size, Self::MAX_BEAM)?;
+        use crate::ranges::{count, positive, within};
+        count("beam_size", self.beam_size, 1, Self::MAX_BEAM)?;
         positive("beam_threshold", self.beam_threshold, 1000.0)?;
         positive("token_beam", self.token_beam, 1000.0)?;
         within("lm_weight", self.lm_weight, 0.0, 10.0)?;
         within("word_bonus", self.word_bonus, -100.0, 100.0)?;
         within("boundary_bonus", self.boundary_bonus, -100.0, 100.0)?;
-        count("nbest", self.nbest, 1024)?;
-        count("history_capacity", self.history_capacity, 1 << 26)
+        count("nbest", self.nbest, 1, 1024)?;
+        count("history_capacity", self.history_capacity, 1, 1 << 26)
     }
 }
 
