@@ -682,6 +682,22 @@ fn read_entity_list(path: &Path) -> Result<Vec<BiasEntry>> {
     Ok(set.entities().iter().map(BiasEntry::from).collect())
 }
 
+/// Warns about a file read with trouble that did not stop it.
+fn warn_about_audio(path: &Path, truncated: bool, non_finite: usize) {
+    if truncated {
+        log::warn!(
+            "{}: data chunk cut short; transcribed what is there",
+            path.display()
+        );
+    }
+    if non_finite > 0 {
+        log::warn!(
+            "{}: {non_finite} samples are not numbers (NaN or infinite); heard as silence",
+            path.display(),
+        );
+    }
+}
+
 fn transcribe(args: TranscribeArgs) -> Result<bool> {
     let mut jobs = Vec::new();
     if let Some(m) = &args.manifest {
@@ -723,35 +739,24 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
         let result = if let Some(e) = &job.error {
             Err(e.clone())
         } else {
-            let result = nomen::audio::load_wav(&job.path)
-                .map_err(nomen::recognizer::Error::from)
-                .and_then(|a| {
-                    audio_s += a.duration_s();
-                    if a.truncated {
-                        log::warn!(
-                            "{}: data chunk cut short; transcribed what is there",
-                            job.path.display()
-                        );
-                    }
-                    if a.non_finite > 0 {
-                        log::warn!(
-                            "{}: {} samples are not numbers (NaN or infinite); heard as silence",
-                            job.path.display(),
-                            a.non_finite
-                        );
-                    }
-                    let bias = lists.trie_for(job.bias_list.as_deref())?;
-                    let Some(dump) = dump.as_mut() else {
-                        return rec.transcribe_with(&a, bias.as_deref());
-                    };
-                    let segments = rec.segment_posteriors(&a)?;
-                    let t = Instant::now();
-                    let out = rec.decode_segments(&segments, bias.as_deref());
-                    let decode_s = t.elapsed().as_secs_f64();
-                    dump.write(&job.id, job.bias_list.as_deref(), &segments, decode_s)
-                        .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
-                    Ok(out)
-                });
+            let result = lists.trie_for(job.bias_list.as_deref()).and_then(|bias| {
+                let Some(dump) = dump.as_mut() else {
+                    let f = rec.transcribe_file_with(&job.path, bias.as_deref())?;
+                    audio_s += f.duration_s;
+                    warn_about_audio(&job.path, f.truncated, f.non_finite);
+                    return Ok(f.transcript);
+                };
+                let a = nomen::audio::load_wav(&job.path)?;
+                audio_s += a.duration_s();
+                warn_about_audio(&job.path, a.truncated, a.non_finite);
+                let segments = rec.segment_posteriors(&a)?;
+                let t = Instant::now();
+                let out = rec.decode_segments(&segments, bias.as_deref());
+                let decode_s = t.elapsed().as_secs_f64();
+                dump.write(&job.id, job.bias_list.as_deref(), &segments, decode_s)
+                    .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
+                Ok(out)
+            });
             // The message names the file once (most audio errors already do).
             let path = job.path.display().to_string();
             result.map_err(|e| match e.to_string() {

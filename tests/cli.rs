@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn nomen(args: &[&str]) -> Output {
+    nomen_fed(args, None)
+}
+
+/// Runs nomen with `stdin` on its standard input (a pipe).
+fn nomen_fed(args: &[&str], stdin: Option<Vec<u8>>) -> Output {
     let exe = env!("CARGO_BIN_EXE_nomen");
     // Under qemu user-mode emulation (cross/qemu.toml) this test binary cannot exec the
     // aarch64 `nomen` directly unless the host registered qemu with binfmt_misc (containers
@@ -21,10 +26,26 @@ fn nomen(args: &[&str]) -> Output {
         }
         None => Command::new(exe),
     };
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run nomen")
+    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    let Some(bytes) = stdin else {
+        return cmd.output().expect("run nomen");
+    };
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nomen");
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        // nomen may stop reading early (a refusal): a broken pipe is not a failure here.
+        let _ = pipe.write_all(&bytes);
+    });
+    let out = child.wait_with_output().expect("run nomen");
+    writer.join().unwrap();
+    out
 }
 
 fn text(b: &[u8]) -> String {
@@ -334,6 +355,20 @@ fn endless_input_that_is_not_a_wav_fails_at_once() {
             started.elapsed()
         );
     }
+}
+
+/// A pipe cannot be read twice, so it is held in memory: up to 30 minutes, then a clear
+/// error that says what to do (regular files of any length are read in bounded memory).
+#[cfg(target_os = "linux")]
+#[test]
+fn piped_wav_is_transcribed_and_one_longer_than_30_minutes_refused() {
+    let speech = std::fs::read(fixture("flite_kitchen_lights.wav")).unwrap();
+    let out = nomen_fed(&["transcribe", "/dev/stdin"], Some(speech));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "turn on the kitchen lights");
+    let long = wav(1, 1, 8_000, 8, &vec![128u8; 8_000 * 60 * 31]);
+    let out = nomen_fed(&["transcribe", "/dev/stdin"], Some(long));
+    assert_clean_failure(&out, "at most 30 minutes long; save it to a file first");
 }
 
 /// Settings that would load but decode garbage (or take memory without end) are refused at

@@ -157,6 +157,25 @@ fn two_minute_recording_decodes_as_well_as_its_pieces() {
     }
     let secs = long.len() as f64 / 16_000.0;
     assert!(secs >= 120.0, "{secs} s");
+    // As a file (22.05 kHz stereo: resampled and mixed as it is read), transcribed in
+    // bounded memory by two passes: the transcript of the whole input in memory.
+    let wide = nomen::audio::resample::resample(&long, 16_000, 22_050).unwrap();
+    let mut bytes = nomen::audio::wav::header(1, 2, 22_050, 16, wide.len() * 4);
+    for s in &wide {
+        let v = (s * 32_767.0) as i16;
+        bytes.extend_from_slice(&v.to_le_bytes());
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    let path = std::env::temp_dir().join(format!("nomen-long-{}.wav", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let from_file = rec.transcribe_file(&path);
+    std::fs::remove_file(&path).ok();
+    let in_memory = rec
+        .transcribe(&nomen::audio::decode_wav(&bytes).unwrap())
+        .unwrap();
+    let from_file = from_file.unwrap();
+    assert_eq!(from_file.text, in_memory.text);
+    assert_eq!(from_file.words, in_memory.words);
     let audio = nomen::audio::Audio16k {
         samples: long,
         ..Default::default()

@@ -31,6 +31,10 @@ pub struct SegmentConfig {
     pub level: LevelConfig,
     /// Input up to this long (s) is never cut: the model handles it whole.
     pub keep_whole_s: f32,
+    /// Speech running longer than this (s) without a pause of `min_pause_s` is cut at its
+    /// quietest 10 ms in the second half of this span, so that one segment's audio and
+    /// posteriors stay bounded whatever the input (hours of music are not one segment).
+    pub max_segment_s: f32,
 }
 
 impl Default for SegmentConfig {
@@ -44,6 +48,7 @@ impl Default for SegmentConfig {
             padding: Padding::default(),
             level: LevelConfig::default(),
             keep_whole_s: 12.0,
+            max_segment_s: 60.0,
         }
     }
 }
@@ -62,6 +67,57 @@ pub fn speech_frames(samples: &[f32], cfg: &SegmentConfig) -> Vec<bool> {
 
 fn frame_levels(samples: &[f32], cfg: &SegmentConfig) -> Vec<f32> {
     samples.chunks(cfg.hop.max(1)).map(frame_level_db).collect()
+}
+
+/// The frame levels [`speech_segments`] judges, taken from audio that arrives in pieces:
+/// 4 bytes per 10 ms kept (1.7 MB an hour), not the audio. [`FrameLevels::segments`] then
+/// gives what [`speech_segments`] gives for the whole input.
+#[derive(Debug, Clone, Default)]
+pub struct FrameLevels {
+    hop: usize,
+    partial: Vec<f32>,
+    levels: Vec<f32>,
+    samples: usize,
+}
+
+impl FrameLevels {
+    /// Levels of frames of `cfg.hop` samples.
+    pub fn new(cfg: &SegmentConfig) -> Self {
+        FrameLevels {
+            hop: cfg.hop.max(1),
+            ..Default::default()
+        }
+    }
+
+    /// Takes the next samples of the input.
+    pub fn push(&mut self, mut samples: &[f32]) {
+        self.samples += samples.len();
+        if !self.partial.is_empty() {
+            let take = (self.hop - self.partial.len()).min(samples.len());
+            self.partial.extend_from_slice(&samples[..take]);
+            samples = &samples[take..];
+            if self.partial.len() == self.hop {
+                self.levels.push(frame_level_db(&self.partial));
+                self.partial.clear();
+            }
+        }
+        let mut frames = samples.chunks_exact(self.hop);
+        self.levels.extend(frames.by_ref().map(frame_level_db));
+        self.partial.extend_from_slice(frames.remainder());
+    }
+
+    /// Samples taken so far.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// The input has ended: its speech segments, as [`speech_segments`] cuts them.
+    pub fn segments(mut self, cfg: &SegmentConfig) -> Vec<Range<usize>> {
+        if !self.partial.is_empty() {
+            self.levels.push(frame_level_db(&self.partial));
+        }
+        segments_of_levels(&self.levels, self.samples, cfg)
+    }
 }
 
 fn speech_of(level: &[f32], cfg: &SegmentConfig) -> Vec<bool> {
@@ -100,14 +156,17 @@ pub fn voiced_range(samples: &[f32], cfg: &SegmentConfig) -> Option<Range<usize>
 /// each through [`ModelInput::new`]). Empty when there is no speech at all. Input up to
 /// `keep_whole_s` is one segment, the whole input.
 pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<Range<usize>> {
+    segments_of_levels(&frame_levels(samples, cfg), samples.len(), cfg)
+}
+
+/// [`speech_segments`] of `n` samples whose frame levels are `level`.
+fn segments_of_levels(level: &[f32], n: usize, cfg: &SegmentConfig) -> Vec<Range<usize>> {
     let rate = 16_000.0f32;
-    let n = samples.len();
     let hop = cfg.hop.max(1);
-    let level = frame_levels(samples, cfg);
-    let speech = speech_of(&level, cfg);
+    let speech = speech_of(level, cfg);
     let frames = speech.len();
     if n as f32 / rate <= cfg.keep_whole_s {
-        return if speech.iter().any(|&s| s) || trimmed_inside_speech(&level, cfg) {
+        return if speech.iter().any(|&s| s) || trimmed_inside_speech(level, cfg) {
             vec![Range { start: 0, end: n }]
         } else {
             Vec::new()
@@ -137,6 +196,7 @@ pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<Range<usize>
         }
     }
     runs.retain(|&(s, e)| e - s >= min_speech);
+    let runs = cut_long_runs(runs, level, to_frames(cfg.max_segment_s));
     let mut out: Vec<Range<usize>> = Vec::new();
     let mut prev_voiced_end = 0;
     for (s, e) in runs {
@@ -153,6 +213,25 @@ pub fn speech_segments(samples: &[f32], cfg: &SegmentConfig) -> Vec<Range<usize>
             _ => out.push(a..b),
         }
         prev_voiced_end = voiced_end;
+    }
+    out
+}
+
+/// Runs of speech frames cut so that none is longer than `max` frames: each cut at the
+/// quietest frame of the second half of the `max` frames it starts with.
+fn cut_long_runs(runs: Vec<(usize, usize)>, level: &[f32], max: usize) -> Vec<(usize, usize)> {
+    let max = max.max(2);
+    let mut out = Vec::with_capacity(runs.len());
+    for (mut s, e) in runs {
+        while e - s > max {
+            let from = s + max / 2;
+            let cut = (from..s + max)
+                .min_by(|&a, &b| level[a].total_cmp(&level[b]).then(a.cmp(&b)))
+                .unwrap_or(s + max);
+            out.push((s, cut));
+            s = cut;
+        }
+        out.push((s, e));
     }
     out
 }
@@ -250,5 +329,52 @@ mod tests {
         let seg = speech_segments(&x, &SegmentConfig::default());
         assert_eq!(seg.len(), 1, "{seg:?}");
         assert!(seg[0].start >= at - 16_000 / 2 && seg[0].end <= at + 16_000 * 3);
+    }
+
+    #[test]
+    fn levels_taken_in_pieces_give_the_same_segments() {
+        let s = 16_000;
+        let mut x = vec![0.0; s * 13];
+        x.extend(tone(1.0, 0.3));
+        x.extend(vec![0.0; s * 3]);
+        x.extend(tone(2.3, 0.2));
+        x.extend(vec![0.0; 1234]);
+        let cfg = SegmentConfig::default();
+        let want = speech_segments(&x, &cfg);
+        assert_eq!(want.len(), 2);
+        for piece in [1, 159, 160, 161, 7_999, x.len()] {
+            let mut levels = FrameLevels::new(&cfg);
+            for p in x.chunks(piece) {
+                levels.push(p);
+            }
+            assert_eq!(levels.samples(), x.len());
+            assert_eq!(levels.segments(&cfg), want, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn speech_without_pauses_is_cut_into_bounded_segments_at_quiet_frames() {
+        let s = 16_000;
+        // (Silence around it: a tenth of the input, the noise floor.)
+        let mut x = vec![0.0; s * 20];
+        // 150 s of "speech" whose level dips (not to a pause) every 7 s.
+        x.extend((0..s * 150).map(|i| {
+            let dip = (i / (s / 10)) % 70 == 0;
+            (if dip { 0.05 } else { 0.3 }) * (i as f32 * 0.2).sin()
+        }));
+        x.extend(vec![0.0; s * 20]);
+        let cfg = SegmentConfig::default();
+        let seg = speech_segments(&x, &cfg);
+        assert!(seg.len() >= 3, "{seg:?}");
+        for w in seg.windows(2) {
+            assert_eq!(w[0].end, w[1].start, "cut segments meet: {seg:?}");
+            // Cut inside a dip (at a multiple of 7 s from the speech's start).
+            let at = (w[0].end - 20 * s) % (7 * s);
+            assert!(at < s / 10, "cut at {} s", w[0].end as f32 / s as f32);
+        }
+        let longest = seg.iter().map(|r| r.len()).max().unwrap();
+        assert!(longest <= (cfg.max_segment_s as usize + 2) * s, "{seg:?}");
+        assert_eq!(seg[0].start, 20 * s - s * 3 / 10);
+        assert_eq!(seg.last().unwrap().end, 170 * s + s);
     }
 }

@@ -271,80 +271,202 @@ pub fn header(format_tag: u16, channels: u16, rate: u32, bits: u16, data_len: us
 
 /// Parse a whole WAV file held in memory.
 pub fn parse(bytes: &[u8]) -> Result<Wav, AudioError> {
-    if bytes.is_empty() {
-        return Err(bad("empty file"));
-    }
-    let riff = bytes
-        .get(0..4)
-        .ok_or_else(|| bad("too short for a RIFF header"))?;
-    let rf64 = match riff {
-        b"RIFF" => false,
-        b"RF64" => true,
-        b"RIFX" => return Err(bad("big-endian RIFX is not supported")),
-        _ => return Err(bad("not a WAV file (no RIFF header)")),
-    };
-    if bytes.get(8..12) != Some(b"WAVE") {
-        return Err(bad("RIFF file is not WAVE"));
-    }
-    let mut pos = 12usize;
-    let mut fmt: Option<Fmt> = None;
-    let mut data64: Option<u64> = None;
-    while pos + 8 <= bytes.len() {
-        let id = &bytes[pos..pos + 4];
-        let declared = u32_at(bytes, pos + 4).unwrap_or(0);
-        let body_start = pos + 8;
-        let available = bytes.len() - body_start;
-        match id {
-            b"ds64" => {
-                data64 = u64_at(bytes, body_start + 8);
-            }
-            b"fmt " => {
-                let len = (declared as usize).min(available);
-                fmt = Some(parse_fmt(&bytes[body_start..body_start + len])?);
-            }
-            b"data" => {
-                let fmt = fmt
-                    .as_ref()
-                    .ok_or_else(|| bad("data chunk comes before the fmt chunk"))?;
-                let mut want = u64::from(declared);
-                if rf64 && declared == u32::MAX {
-                    want = data64.unwrap_or(u64::MAX);
-                }
-                if declared == u32::MAX && !rf64 {
-                    want = available as u64; // streaming writer never filled in the size
-                }
-                let truncated = want > available as u64;
-                let len = want.min(available as u64) as usize;
-                let frame = fmt.format.bytes() * usize::from(fmt.channels);
-                let whole = len - len % frame;
-                if truncated {
-                    log::warn!(
-                        "WAV data chunk declares {want} bytes but only {available} are present; reading {whole}"
-                    );
-                }
-                let data = &bytes[body_start..body_start + whole];
-                return Ok(Wav {
-                    sample_rate: fmt.sample_rate,
-                    channels: fmt.channels,
-                    format: fmt.format,
-                    samples: decode(fmt.format, data),
-                    truncated: truncated || whole < len,
-                    non_finite: non_finite(fmt.format, data),
-                });
-            }
-            _ => {}
-        }
-        // Chunks are word-aligned: an odd-sized chunk is followed by one pad byte.
-        let step = 8u64 + u64::from(declared) + u64::from(declared & 1);
-        pos = match (pos as u64).checked_add(step) {
-            Some(p) if p <= bytes.len() as u64 => p as usize,
-            _ => break,
-        };
-    }
-    Err(match fmt {
-        None => bad("no fmt chunk"),
-        Some(_) => bad("no data chunk"),
+    let mut r = WavReader::new(std::io::Cursor::new(bytes), Some(bytes.len() as u64))?;
+    let mut samples = Vec::new();
+    while r.read(&mut samples, 1 << 16)? > 0 {}
+    Ok(Wav {
+        sample_rate: r.sample_rate,
+        channels: r.channels,
+        format: r.format,
+        samples,
+        truncated: r.truncated,
+        non_finite: r.non_finite,
     })
+}
+
+/// Bytes of a `fmt ` chunk looked at (the fields up to the extensible sub-format tag).
+const FMT_BYTES: u64 = 64;
+
+/// A WAV file read in pieces: the header is parsed by [`WavReader::new`], the samples are
+/// decoded as they are asked for, so memory does not grow with the file. Gives what
+/// [`parse`] gives for the same bytes (it is [`parse`]'s reader), piece by piece.
+pub struct WavReader<R> {
+    src: R,
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// Interleaved channels.
+    pub channels: u16,
+    /// How the file stores its samples.
+    pub format: SampleFormat,
+    /// Bytes of the data chunk not read yet (`u64::MAX`: to the end of the input).
+    left: u64,
+    /// Bytes read but not decoded yet (part of a frame).
+    carry: Vec<u8>,
+    buf: Vec<u8>,
+    /// The data chunk was cut short (so far as read: known for sure at the end).
+    pub truncated: bool,
+    /// Float samples read so far that were not numbers (read as 0).
+    pub non_finite: usize,
+}
+
+/// Reads up to `n` bytes (fewer only at the end of the input) onto `out`.
+fn read_upto(src: &mut impl std::io::Read, out: &mut Vec<u8>, n: u64) -> std::io::Result<u64> {
+    use std::io::Read;
+    src.take(n).read_to_end(out).map(|k| k as u64)
+}
+
+impl<R: std::io::Read> WavReader<R> {
+    /// Parses the header of the WAV file `src` yields, up to the start of its samples.
+    /// `len`: the input's length when known (a regular file), so that a data chunk cut
+    /// short is known (and warned about) at once; else it is found at the end.
+    pub fn new(mut src: R, len: Option<u64>) -> Result<Self, AudioError> {
+        let mut head = Vec::with_capacity(12);
+        read_upto(&mut src, &mut head, 12)?;
+        if head.is_empty() {
+            return Err(bad("empty file"));
+        }
+        let riff = head
+            .get(0..4)
+            .ok_or_else(|| bad("too short for a RIFF header"))?;
+        let rf64 = match riff {
+            b"RIFF" => false,
+            b"RF64" => true,
+            b"RIFX" => return Err(bad("big-endian RIFX is not supported")),
+            _ => return Err(bad("not a WAV file (no RIFF header)")),
+        };
+        if head.get(8..12) != Some(b"WAVE") {
+            return Err(bad("RIFF file is not WAVE"));
+        }
+        let mut pos = 12u64;
+        let mut fmt: Option<Fmt> = None;
+        let mut data64: Option<u64> = None;
+        let mut body = Vec::new();
+        loop {
+            body.clear();
+            if read_upto(&mut src, &mut body, 8)? < 8 {
+                break;
+            }
+            let id: [u8; 4] = [body[0], body[1], body[2], body[3]];
+            let declared = u32_at(&body, 4).unwrap_or(0);
+            let body_start = pos + 8;
+            let available = len.map(|l| l.saturating_sub(body_start));
+            body.clear();
+            let looked = match &id {
+                b"ds64" => read_upto(&mut src, &mut body, u64::from(declared).min(16))?,
+                b"fmt " => read_upto(&mut src, &mut body, u64::from(declared).min(FMT_BYTES))?,
+                _ => 0,
+            };
+            match &id {
+                b"ds64" => data64 = u64_at(&body, 8),
+                b"fmt " => fmt = Some(parse_fmt(&body)?),
+                b"data" => {
+                    let fmt = fmt
+                        .as_ref()
+                        .ok_or_else(|| bad("data chunk comes before the fmt chunk"))?;
+                    let mut want = u64::from(declared);
+                    if rf64 && declared == u32::MAX {
+                        want = data64.unwrap_or(u64::MAX);
+                    }
+                    if declared == u32::MAX && !rf64 {
+                        want = u64::MAX; // streaming writer never filled in the size
+                    }
+                    let frame = (fmt.format.bytes() * usize::from(fmt.channels)) as u64;
+                    let mut truncated = false;
+                    if let Some(available) = available {
+                        if want != u64::MAX && want > available {
+                            truncated = true;
+                            let whole = available - available % frame;
+                            log::warn!(
+                                "WAV data chunk declares {want} bytes but only {available} are present; reading {whole}"
+                            );
+                        }
+                        want = want.min(available);
+                    }
+                    return Ok(WavReader {
+                        src,
+                        sample_rate: fmt.sample_rate,
+                        channels: fmt.channels,
+                        format: fmt.format,
+                        left: want,
+                        carry: Vec::new(),
+                        buf: Vec::new(),
+                        truncated,
+                        non_finite: 0,
+                    });
+                }
+                _ => {}
+            }
+            // Chunks are word-aligned: an odd-sized chunk is followed by one pad byte.
+            let step = u64::from(declared) + u64::from(declared & 1);
+            if let Some(available) = available {
+                if step > available {
+                    break;
+                }
+            }
+            let skip = step.saturating_sub(looked);
+            if std::io::copy(
+                &mut std::io::Read::take(&mut src, skip),
+                &mut std::io::sink(),
+            )? < skip
+            {
+                break;
+            }
+            pos = body_start + step;
+        }
+        Err(match fmt {
+            None => bad("no fmt chunk"),
+            Some(_) => bad("no data chunk"),
+        })
+    }
+
+    /// Bytes per frame (all channels of one sample time).
+    fn frame_bytes(&self) -> usize {
+        self.format.bytes() * usize::from(self.channels)
+    }
+
+    /// Appends up to `max_frames` frames of interleaved samples to `out`; returns the
+    /// frames appended, 0 at the end of the data. A part of a frame at the end is dropped
+    /// ([`WavReader::truncated`] is then set).
+    pub fn read(&mut self, out: &mut Vec<f32>, max_frames: usize) -> Result<usize, AudioError> {
+        let frame = self.frame_bytes();
+        let want = (max_frames.max(1) * frame).saturating_sub(self.carry.len()) as u64;
+        let take = want.min(self.left);
+        self.buf.clear();
+        self.buf.extend_from_slice(&self.carry);
+        self.carry.clear();
+        let got = read_upto(&mut self.src, &mut self.buf, take)?;
+        if self.left != u64::MAX {
+            self.left -= got;
+        }
+        if got < take {
+            // The input ended before the data chunk did.
+            if self.left != u64::MAX && self.left > 0 {
+                if !self.truncated {
+                    log::warn!("WAV data chunk ends {} bytes early", self.left);
+                }
+                self.truncated = true;
+            }
+            self.left = 0;
+        }
+        let whole = self.buf.len() - self.buf.len() % frame;
+        if whole < self.buf.len() {
+            if self.left == 0 {
+                self.truncated = true;
+            } else {
+                self.carry.extend_from_slice(&self.buf[whole..]);
+            }
+        }
+        let data = &self.buf[..whole];
+        out.extend(decode(self.format, data));
+        self.non_finite += non_finite(self.format, data);
+        Ok(whole / frame)
+    }
+}
+
+impl From<std::io::Error> for AudioError {
+    fn from(source: std::io::Error) -> Self {
+        AudioError::Read(source)
+    }
 }
 
 #[cfg(test)]

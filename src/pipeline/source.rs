@@ -3,7 +3,7 @@
 
 use super::ring::{capture_ring, Clock, RingWriter};
 use super::InputMsg;
-use crate::audio::AudioError;
+use crate::audio::{AudioError, WavFile};
 use crossbeam_channel::Sender;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,36 +21,53 @@ pub trait SampleSource: Send + 'static {
     fn read(&mut self, buf: &mut [f32]) -> usize;
 }
 
-/// A WAV file held in memory, at its own rate and channel count.
+/// A WAV file at its own rate and channel count: read from disk in pieces
+/// ([`WavSource::open`]: memory does not grow with the file) or held in memory
+/// ([`WavSource::from_samples`]), optionally followed by made-up quiet.
 pub struct WavSource {
-    samples: Vec<f32>,
-    pos: usize,
+    body: Body,
     rate: u32,
     channels: u16,
+    /// Samples of quiet still to give after the body ([`WavSource::append_silence`]).
+    quiet_left: usize,
+    quiet_amp: f32,
+    quiet_seed: u32,
+}
+
+enum Body {
+    File(Box<WavFile>),
+    Memory { samples: Vec<f32>, pos: usize },
+    Done,
 }
 
 impl WavSource {
-    /// Reads a WAV file (any format `audio::wav` reads).
+    /// Opens a WAV file (any format `audio::wav` reads); its samples are read as they are
+    /// needed.
     pub fn open(path: &Path) -> Result<WavSource, AudioError> {
-        let bytes = crate::audio::read_wav_file(path)?;
-        let wav = crate::audio::wav::parse(&bytes).map_err(|e| match e {
-            AudioError::Format(msg) => AudioError::File {
-                path: path.to_path_buf(),
-                msg,
-            },
-            other => other,
-        })?;
-        if wav.truncated {
+        let file = WavFile::open(path)?;
+        if file.truncated() {
             log::warn!(
                 "{}: data chunk cut short; streaming what is there",
                 path.display()
             );
         }
-        Ok(WavSource::from_samples(
-            wav.samples,
-            wav.sample_rate,
-            wav.channels,
+        let (rate, channels) = (file.source_rate(), file.source_channels());
+        Ok(WavSource::with_body(
+            Body::File(Box::new(file)),
+            rate,
+            channels,
         ))
+    }
+
+    fn with_body(body: Body, rate: u32, channels: u16) -> WavSource {
+        WavSource {
+            body,
+            rate,
+            channels: channels.max(1),
+            quiet_left: 0,
+            quiet_amp: 0.0,
+            quiet_seed: 0x2545_f491,
+        }
     }
 
     /// Adds `secs` of quiet at the end: white noise at `level_db` dBFS RMS (a microphone
@@ -58,22 +75,44 @@ impl WavSource {
     pub fn append_silence(&mut self, secs: f32, level_db: f32) {
         let n = (secs.max(0.0) as f64 * f64::from(self.rate)) as usize * usize::from(self.channels);
         // Uniform noise in [-a, a] has RMS a / sqrt(3).
-        let amp = 10f32.powf(level_db / 20.0) * 3f32.sqrt();
-        let mut seed = 0x2545_f491u32;
-        self.samples.extend((0..n).map(|_| {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            ((seed >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * amp
-        }));
+        self.quiet_amp = 10f32.powf(level_db / 20.0) * 3f32.sqrt();
+        self.quiet_left += n;
     }
 
     /// Interleaved samples in memory.
     pub fn from_samples(samples: Vec<f32>, rate: u32, channels: u16) -> WavSource {
-        WavSource {
-            samples,
-            pos: 0,
-            rate,
-            channels: channels.max(1),
+        WavSource::with_body(Body::Memory { samples, pos: 0 }, rate, channels)
+    }
+
+    /// Fills `buf` from the body; 0 once it has ended.
+    fn read_body(&mut self, buf: &mut [f32]) -> usize {
+        let ch = usize::from(self.channels);
+        let n = match &mut self.body {
+            Body::Memory { samples, pos } => {
+                let n = buf.len().min(samples.len() - *pos) / ch * ch;
+                buf[..n].copy_from_slice(&samples[*pos..*pos + n]);
+                *pos += n;
+                n
+            }
+            Body::File(file) => {
+                let mut v = Vec::with_capacity(buf.len());
+                match file.read_raw(&mut v, buf.len() / ch) {
+                    Ok(_) => {
+                        buf[..v.len()].copy_from_slice(&v);
+                        v.len()
+                    }
+                    Err(e) => {
+                        log::error!("{e}; the rest of the file is not heard");
+                        0
+                    }
+                }
+            }
+            Body::Done => 0,
+        };
+        if n == 0 {
+            self.body = Body::Done;
         }
+        n
     }
 }
 
@@ -85,10 +124,20 @@ impl SampleSource for WavSource {
         self.channels
     }
     fn read(&mut self, buf: &mut [f32]) -> usize {
-        let n = buf.len().min(self.samples.len() - self.pos);
-        let n = n / usize::from(self.channels) * usize::from(self.channels);
-        buf[..n].copy_from_slice(&self.samples[self.pos..self.pos + n]);
-        self.pos += n;
+        let n = self.read_body(buf);
+        if n > 0 {
+            return n;
+        }
+        let ch = usize::from(self.channels);
+        let n = buf.len().min(self.quiet_left) / ch * ch;
+        for s in &mut buf[..n] {
+            self.quiet_seed = self
+                .quiet_seed
+                .wrapping_mul(1_664_525)
+                .wrapping_add(1_013_904_223);
+            *s = ((self.quiet_seed >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * self.quiet_amp;
+        }
+        self.quiet_left -= n;
         n
     }
 }

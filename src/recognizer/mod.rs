@@ -24,6 +24,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+mod file;
+pub use file::FileTranscript;
+
 /// File name of the word LM in the model directory.
 pub const LM_FILE: &str = "en-us.lm.bin";
 /// File name of the pronunciation lexicon in the model directory.
@@ -77,6 +80,29 @@ pub struct SegmentPosteriors {
     pub len: usize,
     /// The model's log-posteriors.
     pub post: Posteriors,
+}
+
+/// Appends the words and entities of `t`, decoded from `seg`, to `out`: times made
+/// seconds from the start of the input; a word heard in the segment's made-up post-roll
+/// ends where the input does.
+fn append_segment(out: &mut Transcript, seg: &SegmentPosteriors, t: Transcript) {
+    let rate = crate::audio::MODEL_RATE as f32;
+    let offset = seg.start as f32 / rate;
+    let until = seg.len as f32 / rate;
+    for mut w in t.words {
+        w.end = w.end.min(until);
+        w.start = w.start.min(w.end);
+        w.start += offset;
+        w.end += offset;
+        out.words.push(w);
+    }
+    for mut e in t.entities {
+        e.end = e.end.min(until);
+        e.start = e.start.min(e.end);
+        e.start += offset;
+        e.end += offset;
+        out.entities.push(e);
+    }
 }
 
 /// A word's pronunciations (model token ids) with their costs (ln, at most 0).
@@ -408,16 +434,7 @@ impl Recognizer {
         };
         speech_segments(&samples, &self.cfg.segment)
             .into_iter()
-            .map(|seg| {
-                let input = ModelInput::new(&samples[seg.clone()], &self.cfg.segment);
-                Ok(SegmentPosteriors {
-                    start: seg.start,
-                    len: seg.len(),
-                    post: self
-                        .model
-                        .posteriors_led(input.lead.as_deref(), &input.samples)?,
-                })
-            })
+            .map(|seg| self.posteriors_of(&samples[seg.clone()], seg.start))
             .collect()
     }
 
@@ -430,28 +447,24 @@ impl Recognizer {
         bias: Option<&EntityTrie>,
     ) -> Transcript {
         let mut out = Transcript::default();
-        let rate = crate::audio::MODEL_RATE as f32;
         for seg in segments {
-            let offset = seg.start as f32 / rate;
-            let until = seg.len as f32 / rate;
-            let t = self.decode_with(&seg.post, bias);
-            for mut w in t.words {
-                w.end = w.end.min(until);
-                w.start = w.start.min(w.end);
-                w.start += offset;
-                w.end += offset;
-                out.words.push(w);
-            }
-            for mut e in t.entities {
-                e.end = e.end.min(until);
-                e.start = e.start.min(e.end);
-                e.start += offset;
-                e.end += offset;
-                out.entities.push(e);
-            }
+            append_segment(&mut out, seg, self.decode_with(&seg.post, bias));
         }
         out.text = join_words(&out.words);
         out
+    }
+
+    /// The posteriors of one segment of `samples` (its audio, padded as
+    /// [`Recognizer::segment_posteriors`] pads it).
+    fn posteriors_of(&self, samples: &[f32], start: usize) -> Result<SegmentPosteriors, Error> {
+        let input = ModelInput::new(samples, &self.cfg.segment);
+        Ok(SegmentPosteriors {
+            start,
+            len: samples.len(),
+            post: self
+                .model
+                .posteriors_led(input.lead.as_deref(), &input.samples)?,
+        })
     }
 
     /// Prepares entities for biasing: each word's pronunciations (the G2P's best ones, then
@@ -645,12 +658,6 @@ impl Recognizer {
     /// Sets (or clears) the entities [`Recognizer::transcribe`] biases toward.
     pub fn set_entities(&mut self, entities: Option<EntityTrie>) {
         self.entities = entities.map(std::sync::Arc::new);
-    }
-
-    /// Reads and transcribes a WAV file.
-    pub fn transcribe_file(&self, path: &Path) -> Result<Transcript, Error> {
-        let audio = crate::audio::load_wav(path)?;
-        self.transcribe(&audio)
     }
 
     /// Decodes posteriors with the configured search, biased toward the set entities.
