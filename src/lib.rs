@@ -7,6 +7,7 @@ pub mod entities;
 pub mod g2p;
 pub mod lexicon;
 pub mod lm;
+pub mod manifest;
 pub mod model;
 pub mod pipeline;
 mod ranges;

@@ -9,7 +9,7 @@ use nomen::entities::EntitySet;
 use nomen::model::{ModelKind, Precision};
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search, Transcript};
 use std::collections::HashMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -412,161 +412,12 @@ struct TranscribeArgs {
 }
 
 /// One unit of work: an id and a WAV path, or a manifest row that could not be one.
-struct Job {
-    id: String,
-    audio_field: String,
-    path: PathBuf,
-    /// The row's own entity list, if any.
-    bias_list: Option<PathBuf>,
-    /// Why the manifest row is not a job (it still gets its output line).
-    error: Option<String>,
-}
-
-/// Manifest rows longer than this are refused (that row's error): a file without line
-/// breaks cannot take all memory.
-const MAX_MANIFEST_ROW: usize = 1 << 20;
-
-/// The rows of a JSONL manifest, in order: a job per row, or the row's error (not JSON, no
-/// `"audio"` string, not UTF-8, too long); blank lines are skipped. Only a manifest that
-/// cannot be opened fails as a whole.
-fn read_manifest(path: &Path) -> Result<Vec<Job>> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open manifest {}", path.display()))?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    let mut reader = std::io::BufReader::new(file);
-    let mut jobs = Vec::new();
-    let mut buf = Vec::new();
-    for n in 1.. {
-        let at = format!("{}:{n}", path.display());
-        let bad = |id: Option<String>, audio: Option<&str>, error: String| Job {
-            id: id.unwrap_or_else(|| format!("line {n}")),
-            audio_field: audio.unwrap_or_default().to_string(),
-            path: PathBuf::new(),
-            bias_list: None,
-            error: Some(error),
-        };
-        let too_long = match read_row(&mut reader, &mut buf, MAX_MANIFEST_ROW) {
-            Ok(Some(too_long)) => too_long,
-            Ok(None) => break,
-            Err(e) => {
-                jobs.push(bad(None, None, format!("{at}: cannot read: {e}")));
-                break;
-            }
-        };
-        if too_long {
-            jobs.push(bad(
-                None,
-                None,
-                format!("{at}: row longer than {MAX_MANIFEST_ROW} bytes"),
-            ));
-            continue;
-        }
-        let mut row = &buf[..];
-        if n == 1 {
-            row = row.strip_prefix(b"\xef\xbb\xbf").unwrap_or(row); // a UTF-8 byte-order mark
-        }
-        let Ok(line) = std::str::from_utf8(row) else {
-            jobs.push(bad(None, None, format!("{at}: not UTF-8")));
-            continue;
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => {
-                jobs.push(bad(None, None, format!("{at}: not JSON ({e})")));
-                continue;
-            }
-        };
-        let id = match v.get("id") {
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(other) if !other.is_null() => Some(other.to_string()),
-            _ => None,
-        };
-        let Some(audio) = v.get("audio").and_then(|a| a.as_str()) else {
-            jobs.push(bad(id, None, format!("{at}: no \"audio\" string")));
-            continue;
-        };
-        let bias_list = match v.get("bias_list") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(b)) => (!b.is_empty()).then(|| base.join(b)),
-            Some(other) => {
-                let kind = match other {
-                    serde_json::Value::Array(_) => "an array",
-                    serde_json::Value::Object(_) => "an object",
-                    _ => "not a string",
-                };
-                jobs.push(bad(
-                    id,
-                    Some(audio),
-                    format!("{at}: \"bias_list\" is {kind}; it must be the path of a list file"),
-                ));
-                continue;
-            }
-        };
-        jobs.push(Job {
-            id: id.unwrap_or_else(|| audio.to_string()),
-            audio_field: audio.to_string(),
-            path: base.join(audio),
-            bias_list,
-            error: None,
-        });
-    }
-    Ok(jobs)
-}
-
-/// Reads the next line of `reader` into `buf` (without its line break): `None` at the end,
-/// else whether the line was longer than `max` bytes (then `buf` holds its start only and
-/// the rest of the line is skipped).
-fn read_row(
-    reader: &mut impl BufRead,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<Option<bool>> {
-    use std::io::Read;
-    buf.clear();
-    let n = reader
-        .by_ref()
-        .take(max as u64 + 1)
-        .read_until(b'\n', buf)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-        return Ok(Some(false));
-    }
-    if buf.len() <= max {
-        return Ok(Some(false)); // the last line, without a line break
-    }
-    // Too long: skip to the end of the line.
-    loop {
-        let chunk = reader.fill_buf()?;
-        if chunk.is_empty() {
-            break;
-        }
-        match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                reader.consume(i + 1);
-                break;
-            }
-            None => {
-                let len = chunk.len();
-                reader.consume(len);
-            }
-        }
-    }
-    Ok(Some(true))
-}
+type Job = nomen::manifest::Row;
 
 fn result_json(job: &Job, t: &Transcript) -> serde_json::Value {
     serde_json::json!({
         "id": job.id,
-        "audio": job.audio_field,
+        "audio": job.audio,
         "text": t.text,
         "entities": t.entities.iter().map(|e| serde_json::json!({
             "text": e.text,
@@ -701,7 +552,10 @@ fn warn_about_audio(path: &Path, truncated: bool, non_finite: usize) {
 fn transcribe(args: TranscribeArgs) -> Result<bool> {
     let mut jobs = Vec::new();
     if let Some(m) = &args.manifest {
-        jobs.extend(read_manifest(m)?);
+        jobs.extend(
+            nomen::manifest::read_file(m)
+                .with_context(|| format!("cannot open manifest {}", m.display()))?,
+        );
     }
     for w in &args.wavs {
         jobs.push(Job {
@@ -709,7 +563,7 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            audio_field: w.display().to_string(),
+            audio: w.display().to_string(),
             path: w.clone(),
             bias_list: None,
             error: None,
@@ -777,7 +631,7 @@ fn transcribe(args: TranscribeArgs) -> Result<bool> {
                     Format::Text => writeln!(out)?,
                     Format::Jsonl => {
                         let v = serde_json::json!({
-                            "id": job.id, "audio": job.audio_field, "text": "", "words": [],
+                            "id": job.id, "audio": job.audio, "text": "", "words": [],
                             "entities": [], "error": e,
                         });
                         writeln!(out, "{v}")?;

@@ -1,22 +1,6 @@
-//! The contact-list readers (plain text, CSV, vCard, and the format sniffing) on any bytes:
-//! a list with warnings or an error, never a panic.
+//! libFuzzer target `entity_list`: see `../targets.rs`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use nomen::entities::{EntitySet, Format};
-use std::path::Path;
+#[path = "../targets.rs"]
+mod targets;
 
-fuzz_target!(|data: &[u8]| {
-    for (format, name) in [
-        (Format::Auto, "list"),
-        (Format::Text, "list.txt"),
-        (Format::Csv, "list.csv"),
-        (Format::Vcard, "list.vcf"),
-    ] {
-        let mut set = EntitySet::new();
-        if set.add_bytes(data, format, Path::new(name)).is_ok() {
-            for e in set.entities() {
-                assert!(!e.words.is_empty());
-            }
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::entity_list(data));

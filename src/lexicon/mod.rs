@@ -110,8 +110,18 @@ impl Lexicon {
             path: path.to_path_buf(),
             source,
         })?;
+        Lexicon::parse(&text, path, token_id, lm_word)
+    }
+
+    /// [`Lexicon::load`] of a lexicon's text held in memory; `path` names it in messages.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        token_id: impl Fn(&str) -> Option<u16>,
+        lm_word: impl Fn(&str) -> Option<(u32, f32)>,
+    ) -> Result<Lexicon, LexiconError> {
         let t0 = std::time::Instant::now();
-        let (entries, phones) = parse_entries(&text, &token_id);
+        let (entries, phones) = parse_entries(text, &token_id);
         log::debug!(
             "lexicon: parsed {} entries in {:?}",
             entries.len(),

@@ -221,8 +221,13 @@ impl WordLm {
         })
     }
 
-    /// Parses an LM held in memory (either format). For tests and fuzzing.
-    #[cfg(test)]
+    /// Parses an LM held in memory (either format, sniffed as [`WordLm::load`] does);
+    /// `name` stands for the file in messages.
+    pub fn parse_bytes(bytes: Vec<u8>, name: &Path) -> Result<WordLm, LmError> {
+        Self::from_bytes(bytes).map_err(|b| b.at(name))
+    }
+
+    /// [`WordLm::parse_bytes`] before the name is attached.
     pub(crate) fn from_bytes(bytes: Vec<u8>) -> Result<WordLm, Bad> {
         if bytes.is_empty() {
             return Err(Bad::Format("empty file".into()));

@@ -67,7 +67,6 @@ impl<'a> Reader<'a> {
 }
 
 /// Reads a sphinx trie LM held in `data`.
-#[cfg(test)]
 pub(crate) fn parse(data: Backing) -> Result<(Trie, Vocab), Bad> {
     parse_with(data, None).map(|(t, v, _)| (t, v))
 }
