@@ -17,6 +17,7 @@ use super::similar::SimilarUnits;
 use super::{DecodedWord, DecoderConfig, LanguageModel, TokenRoles};
 use crate::bias::{BiasConfig, EntityTrie};
 use crate::lexicon::{Lexicon, WordId, ROOT};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -89,6 +90,53 @@ pub struct RescoreContext<'a, L: LanguageModel> {
     pub similar: &'a SimilarUnits,
     /// Learned per-pair costs; used instead of `similar` when not empty.
     pub confusions: &'a Confusions,
+    /// Searches of earlier calls on the same utterance, reused where their frames are
+    /// unchanged ([`SearchMemo`]); `None`: every search is run.
+    pub memo: Option<&'a RefCell<SearchMemo>>,
+}
+
+/// The entity searches of the rescoring, kept from one call to the next on the same
+/// growing utterance: live partials are rescored from the utterance's start again every
+/// few hundred milliseconds, while the words and frames of all but its last second rarely
+/// change. A search is reused when its settings, span and threshold are the same and the
+/// frames it reads hash the same (frames are hashed row by row, bit for bit); so the result
+/// is exactly what the search would give, at the cost of the recent words only.
+///
+/// The owner keeps one memo per utterance and entity trie: [`SearchMemo::clear`] when
+/// either changes. At most [`SearchMemo::MAX_ENTRIES`] searches are kept.
+#[derive(Debug, Default)]
+pub struct SearchMemo {
+    results: HashMap<SearchKey, (u64, Found), BuildHasherDefault<Fx>>,
+    /// Searches answered from the memo, and run.
+    pub hits: u64,
+    /// Searches run.
+    pub misses: u64,
+}
+
+/// What a search found: per end frame asked for, the entities with their scores.
+type Found = Vec<Vec<(WordId, f32)>>;
+
+/// What a search depends on besides the trie and the frames it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SearchKey {
+    s: usize,
+    root_until: usize,
+    ends: Vec<usize>,
+    threshold: u32,
+    max_states: usize,
+    state_beam: u32,
+    max_floored: u8,
+    floor: u32,
+}
+
+impl SearchMemo {
+    /// Searches kept at most (then the memo starts over).
+    pub const MAX_ENTRIES: usize = 4_096;
+
+    /// Forgets every search (a new utterance, or another entity trie).
+    pub fn clear(&mut self) {
+        self.results.clear();
+    }
 }
 
 /// Frame scores with the floor and similar units applied, worked out once per utterance.
@@ -102,9 +150,12 @@ struct Frames {
     unit: Vec<f32>,
     /// Between units: blank or the word boundary, whichever the frame prefers (floored).
     gap: Vec<f32>,
+    /// A hash of each frame's scores, bit for bit (only for a [`SearchMemo`]).
+    row_hash: Vec<u64>,
 }
 
 impl Frames {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         data: &[f32],
         v: usize,
@@ -113,6 +164,7 @@ impl Frames {
         similar: &SimilarUnits,
         similar_cost: f32,
         confusions: &Confusions,
+        hash_rows: bool,
     ) -> Frames {
         let learned = !confusions.is_empty();
         let t_len = data.len() / v.max(1);
@@ -122,8 +174,16 @@ impl Frames {
             max_e: Vec::with_capacity(t_len),
             unit: Vec::with_capacity(t_len * v),
             gap: Vec::with_capacity(t_len),
+            row_hash: Vec::with_capacity(if hash_rows { t_len } else { 0 }),
         };
         for row in data.chunks_exact(v) {
+            if hash_rows {
+                let mut h = Fx::default();
+                for &x in row {
+                    h.add(u64::from(x.to_bits()));
+                }
+                f.row_hash.push(h.finish());
+            }
             // A frame of NaN or -inf carries no evidence.
             let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let me = if best.is_finite() { best } else { 0.0 };
@@ -311,6 +371,73 @@ impl Frames {
     }
 }
 
+impl Frames {
+    /// [`Frames::search`], answered from `memo` when it holds the same search over frames
+    /// that hash the same.
+    #[allow(clippy::too_many_arguments)]
+    fn search_memo(
+        &self,
+        memo: Option<&RefCell<SearchMemo>>,
+        trie: &Lexicon,
+        boundary: Option<u16>,
+        s: usize,
+        root_until: usize,
+        ends: &[usize],
+        threshold: f32,
+        max_states: usize,
+        state_beam: f32,
+        max_floored: u8,
+    ) -> Found {
+        let run = || {
+            self.search(
+                trie,
+                boundary,
+                s,
+                root_until,
+                ends,
+                threshold,
+                max_states,
+                state_beam,
+                max_floored,
+            )
+        };
+        let Some(memo) = memo.filter(|_| !self.row_hash.is_empty()) else {
+            return run();
+        };
+        let last = ends.last().copied().unwrap_or(s).min(self.row_hash.len());
+        let mut h = Fx::default();
+        for &r in &self.row_hash[s.min(last)..last] {
+            h.add(r);
+        }
+        let print = h.finish();
+        let key = SearchKey {
+            s,
+            root_until,
+            ends: ends.to_vec(),
+            threshold: threshold.to_bits(),
+            max_states,
+            state_beam: state_beam.to_bits(),
+            max_floored,
+            floor: self.floor.to_bits(),
+        };
+        let mut m = memo.borrow_mut();
+        if let Some((p, found)) = m.results.get(&key) {
+            if *p == print {
+                let found = found.clone();
+                m.hits += 1;
+                return found;
+            }
+        }
+        let found = run();
+        m.misses += 1;
+        if m.results.len() >= SearchMemo::MAX_ENTRIES {
+            m.results.clear();
+        }
+        m.results.insert(key, (print, found.clone()));
+        found
+    }
+}
+
 /// A small fast hasher for the search's integer keys (FxHash's mixing).
 #[derive(Default)]
 struct Fx(u64);
@@ -382,6 +509,7 @@ pub fn rescore_entities_scored<L: LanguageModel>(
         ctx.similar,
         ctx.bias.rescore_similar,
         ctx.confusions,
+        ctx.memo.is_some(),
     );
     let n_lex = ctx.lex.num_words() as u32;
     let wb = ctx.roles.word_boundary;
@@ -497,7 +625,8 @@ pub fn rescore_entities_scored<L: LanguageModel>(
             }
             let ends: Vec<usize> = spans.iter().map(|x| x.1).collect();
             let lowest = spans.iter().map(|x| x.4).fold(f32::INFINITY, f32::min);
-            let found = f.search(
+            let found = f.search_memo(
+                ctx.memo,
                 ctx.ent.trie(),
                 wb,
                 s,
@@ -746,6 +875,7 @@ mod tests {
             roles: ROLES,
             similar: &SimilarUnits::none(),
             confusions: &Confusions::default(),
+            memo: None,
         };
         let n = lex.num_words() as u32;
         rescore_entities(words, f, &ctx, &RescoreConfig::default())
@@ -773,6 +903,7 @@ mod tests {
             roles: ROLES,
             similar: &SimilarUnits::none(),
             confusions: &Confusions::default(),
+            memo: None,
         };
         // Audio: 2 (9 close behind) 3 _ 4 5 _ 6 7 8: "us in pend".
         let f = frames(&[
@@ -803,6 +934,31 @@ mod tests {
         let (same, gain) = rescore_entities_scored(&words, &f, &ctx, &RescoreConfig::default());
         assert_eq!(same, out);
         assert!(gain > 0.0, "{gain}");
+
+        // With a memo: the same, and the second call on the same frames searches nothing;
+        // a changed frame is searched again.
+        let memo = RefCell::new(SearchMemo::default());
+        let with_memo = RescoreContext {
+            memo: Some(&memo),
+            ..ctx
+        };
+        let cfg = RescoreConfig::default();
+        assert_eq!(
+            rescore_entities_scored(&words, &f, &with_memo, &cfg),
+            (out.clone(), gain)
+        );
+        let run = memo.borrow().misses;
+        assert!(run > 0 && memo.borrow().hits == 0);
+        assert_eq!(
+            rescore_entities_scored(&words, &f, &with_memo, &cfg),
+            (out.clone(), gain)
+        );
+        assert_eq!((memo.borrow().hits, memo.borrow().misses), (run, run));
+        let mut g = f.clone();
+        g[V * 7 + 7] -= 0.5;
+        let fresh = rescore_entities_scored(&words, &g, &ctx, &cfg);
+        assert_eq!(rescore_entities_scored(&words, &g, &with_memo, &cfg), fresh);
+        assert!(memo.borrow().misses > run);
 
         // Off: the same words when the first unit is clearly not the name's.
         let f2 = frames(&[
@@ -968,6 +1124,7 @@ mod tests {
             &SimilarUnits::none(),
             1.0,
             &Confusions::default(),
+            false,
         );
         let mut buf = Vec::new();
         assert!(fr.align(&[2, 3], 0, 4, &mut buf).abs() < 1e-5);

@@ -9,10 +9,12 @@ use crate::audio::level::DcBlocker;
 use crate::audio::resample::StreamResampler;
 use crate::audio::utterance::ModelInput;
 use crate::audio::MODEL_RATE;
+use crate::decoder::rescore::SearchMemo;
 use crate::model::{ModelError, ModelStream, Posteriors, StreamGraph};
 use crate::recognizer::Recognizer;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// 16 kHz audio with the wall-clock time its last sample was captured.
@@ -443,6 +445,10 @@ pub(super) fn decoder(
     let mut shown: Option<u64> = None;
     // A checked result that reads as finished: (utterance, voiced_end, event).
     let mut pending: Option<(u64, u64, Event)> = None;
+    // The rescoring's searches, kept across the partials of an utterance (the same
+    // results, at the cost of its recent words only), for this utterance and trie.
+    let memo = std::cell::RefCell::new(SearchMemo::default());
+    let mut memo_for: Option<(u64, Arc<crate::bias::EntityTrie>)> = None;
     for (job, post) in input.iter() {
         let partial = matches!(job.kind, CutKind::Partial | CutKind::Check);
         if job.kind == CutKind::Partial && policy == PartialPolicy::Latest && !input.is_empty() {
@@ -474,7 +480,26 @@ pub(super) fn decoder(
             continue;
         };
         let entities = bias.get();
-        let mut t = rec.decode_with(&post, entities.as_deref());
+        let same = match (&memo_for, &entities) {
+            (Some((u, m)), Some(e)) => *u == job.utterance && Arc::ptr_eq(m, e),
+            _ => false,
+        };
+        if !same {
+            memo.borrow_mut().clear();
+            memo_for = entities.clone().map(|e| (job.utterance, e));
+        }
+        let mut t = rec.decode_memo(&post, entities.as_deref(), Some(&memo));
+        if matches!(job.kind, CutKind::Final | CutKind::Forced) {
+            let mut m = memo.borrow_mut();
+            log::debug!(
+                "utterance {}: rescoring searches reused {}, run {}",
+                job.utterance,
+                m.hits,
+                m.misses
+            );
+            m.clear();
+            memo_for = None;
+        }
         let offset = secs(job.start);
         // Whether a checked pause may end the sentence (the whole utterance is the context).
         let sentence_ends = job.kind == CutKind::Check && {

@@ -11,7 +11,9 @@ use crate::audio::Audio16k;
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
 use crate::decoder::confusion::Confusions;
 use crate::decoder::lookup::{lookup_entities, LookupConfig};
-use crate::decoder::rescore::{rescore_entities_scored, RescoreConfig, RescoreContext, LARGE_LIST};
+use crate::decoder::rescore::{
+    rescore_entities_scored, RescoreConfig, RescoreContext, SearchMemo, LARGE_LIST,
+};
 use crate::decoder::similar::SimilarUnits;
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
 use crate::g2p::memo::PronMemo;
@@ -667,6 +669,18 @@ impl Recognizer {
 
     /// Decodes posteriors with the configured search and the given entity trie.
     pub fn decode_with(&self, post: &Posteriors, bias: Option<&EntityTrie>) -> Transcript {
+        self.decode_memo(post, bias, None)
+    }
+
+    /// [`Recognizer::decode_with`], the entity rescoring's searches kept in `memo` for the
+    /// next call on the same utterance and trie (the same result, sooner: live partials;
+    /// see [`SearchMemo`]).
+    pub fn decode_memo(
+        &self,
+        post: &Posteriors,
+        bias: Option<&EntityTrie>,
+        memo: Option<&std::cell::RefCell<SearchMemo>>,
+    ) -> Transcript {
         match self.cfg.search {
             Search::Beam => {
                 let hyps = self.nbest_with(post, bias);
@@ -683,6 +697,7 @@ impl Recognizer {
                         roles: self.roles,
                         similar: &self.similar,
                         confusions: &self.confusions,
+                        memo,
                     };
                     let rcfg = RescoreConfig::for_list(b.entries().len());
                     // The n-best hypotheses close to the best are rescored each and re-ranked
