@@ -179,13 +179,16 @@ fn the_streaming_graph_follows_the_whole_utterance_graph() {
         moved * 100.0
     );
 
-    // All at once: one call, the same frames.
+    // All at once: one call, the same frames. The streaming graph's head was trained on
+    // streamed encoder frames, not on whole utterances, so even one call over everything
+    // reads a little differently from the whole-utterance graph (6% of the phones here;
+    // under 5% when both graphs had the same head).
     let mut once = ModelStream::new(None).unwrap();
     once.push(&audio);
     let post = once.posteriors(graph).unwrap();
     assert_eq!(post.frames, last.frames);
     let moved = edit_distance(&post.greedy(blank), &want) as f64 / want.len() as f64;
-    assert!(moved < 0.05, "one call differs in {:.0}%", moved * 100.0);
+    assert!(moved < 0.10, "one call differs in {:.0}%", moved * 100.0);
 
     // A lead-in must be a lead-in; hama has no streaming graph; without the flag none loads.
     assert!(ModelStream::new(Some(&[0.0; 100])).is_err());

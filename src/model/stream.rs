@@ -7,9 +7,10 @@
 //! layer attends over the keys and values it kept of the frames before, plus the new
 //! frames. A [`ModelStream`] holds one utterance's state; every [`ModelStream::posteriors`]
 //! call runs the frames that arrived since the last one, committing all but the last
-//! [`LOOK_AHEAD`] frames, which are computed again next time, with more audio after them;
-//! then those last frames once more with a little made-up quiet after them (as the
-//! whole-utterance path pads an utterance), for that result only.
+//! [`LOOK_AHEAD`] frames, which are computed again next time, with more audio after them
+//! (with `TAIL_FILL` above 0, those last frames once more with a little made-up quiet after
+//! them, as the whole-utterance path pads an utterance, for that result only). Its head
+//! was trained on streamed encoder frames, not on whole utterances.
 //!
 //! The frames of a call see no audio after it (the whole-utterance graph sees all of it),
 //! so partials read worse than the final, which is still decoded from the whole-utterance
@@ -45,13 +46,17 @@ const HEAD_CTX: usize = 6;
 /// right context).
 const HEAD_BACK: usize = 3;
 /// Frames at the end of every call that are not committed: computed again in the next call,
-/// with the audio after them.
-pub const LOOK_AHEAD: usize = 4;
+/// with the audio after them. The graph's head was trained on streamed encoder frames
+/// (`tools/am/STREAM_HEAD.md`): with 2 and no `TAIL_FILL` its partials read as the
+/// whole-utterance head's did with 4 and 8 frames of tail, at 17-19 frames computed per 15
+/// heard instead of 31 (BENCHMARKS.md, "Live partials from the streaming graph").
+pub const LOOK_AHEAD: usize = 2;
 /// Frames of made-up quiet (the lead-in's) after the audio heard, so that the last frames
 /// of a result are not the end of everything the encoder sees: computed for each result
-/// and not kept. On dev and real2 rows (`listen --input`), the words of a partial that the
-/// final keeps went from 62% to 76% (dev) and 46% to 71% (real2) with 8; 16 gave the same.
-const TAIL_FILL: usize = 8;
+/// and not kept. The head before the streamed one needed 8 (the words of a partial that
+/// the final keeps went from 62% to 76% on dev, 46% to 71% on real2); with 0 a result's
+/// last frames are those of the call that committed the frames before them.
+const TAIL_FILL: usize = 0;
 /// Frames one call computes at most (a partial that comes late runs several calls).
 const MAX_CALL_FRAMES: usize = 250;
 /// The positional table's length: 30 s of frames.
@@ -211,9 +216,11 @@ impl ModelStream {
             let commit = if n == pending { n - LOOK_AHEAD } else { n };
             self.call(graph, n, commit)?;
         }
-        // The last frames again, followed by made-up quiet, for this result only.
+        // The last frames again, followed by made-up quiet, for this result only (without
+        // made-up quiet: unless the last call already gave them).
         let avail = self.available();
-        if avail > self.done {
+        let given = TAIL_FILL == 0 && self.rows.len() == avail * graph.vocab;
+        if avail > self.done && !given {
             self.call(graph, avail - self.done + TAIL_FILL, 0)?;
             self.rows.truncate(avail * graph.vocab);
         }

@@ -4,7 +4,7 @@
 # the steps in the order they were run for the shipped file (see
 # models-quantized/MODEL_CARD_whisper_tiny_ctc.md):
 #
-#   tools/am/build.sh [DATA_DIR]        # default /tmp/nomen-am; about 1.5 h on 2 CPU cores
+#   tools/am/build.sh [DATA_DIR]        # default /tmp/nomen-am; about 3 h on 2 CPU cores
 #
 # Needs: apt-get install espeak-ng flite fortunes fortunes-min; pip install -r
 # tools/requirements.txt. DATA_DIR takes about 2.2 GB of audio and 5 GB of encoder outputs;
@@ -30,5 +30,9 @@ $py tools/am/train.py --data "$data" --out "$data/head-v2.pt" --init "$data/head
     --epochs 6 --lr 1.5e-3 --seed 2
 # 5. One ONNX graph (front end + encoder + head), its line in SHA256SUMS.
 $py tools/am/export.py --head "$data/head-v2.pt" --out models-quantized/whisper_tiny_ctc.onnx
-# 6. The same weights as a streaming graph (live partials), its line in SHA256SUMS.
-$py tools/am/stream.py --head "$data/head-v2.pt" --out models-quantized/whisper_tiny_ctc_stream.onnx
+# 6. The streaming graph (live partials): the head fine-tuned on the streamed encoder's
+#    frames (tools/am/STREAM_HEAD.md), then the graph, its line in SHA256SUMS.
+$py tools/am/stream_features.py --data "$data"
+$py tools/am/train.py --data "$data" --feats sfeats --init "$data/head-v2.pt" \
+    --out "$data/head-stream.pt" --epochs 6 --lr 1e-3 --seed 3 --threads 2
+$py tools/am/stream.py --head "$data/head-stream.pt" --out models-quantized/whisper_tiny_ctc_stream.onnx
