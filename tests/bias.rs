@@ -271,3 +271,40 @@ fn rescoring_the_n_best_keeps_the_names_the_best_alone_finds() {
         "{found_five} vs {found_one}"
     );
 }
+
+/// Live partials decoded from the state kept at the partial before
+/// (`Recognizer::decode_partial`) give exactly the transcript of decoding from the start,
+/// with the rescoring on; a changed early row makes it start over, still exactly.
+#[test]
+fn partials_decoded_incrementally_equal_decoding_from_the_start() {
+    let rec = recognizer();
+    let list = root().join("tests/fixtures/bias/contacts.txt");
+    let trie = rec.prepare_entities(entries(&list)).unwrap();
+    let mut compared = 0;
+    for (wav, _) in fixtures().into_iter().take(4) {
+        let audio = nomen::audio::load_wav(&wav).unwrap();
+        let whole = rec.model().posteriors(&audio.samples).unwrap();
+        let v = whole.vocab;
+        let mut state = nomen::recognizer::PartialDecoding::default();
+        for frames in (15..=whole.frames).step_by(15).chain([whole.frames]) {
+            let mut post = whole.clone();
+            post.frames = frames;
+            post.data.truncate(frames * v);
+            if frames == 60.min(whole.frames) {
+                post.data[3 * v + 1] += 0.25; // a row the state has seen
+            }
+            let inc = rec.decode_partial(&post, Some(&trie), &mut state);
+            let fresh = rec.decode_with(&post, Some(&trie));
+            assert_eq!(
+                inc.words,
+                fresh.words,
+                "{} at {frames} frames",
+                wav.display()
+            );
+            assert_eq!(inc.entities, fresh.entities);
+            compared += 1;
+        }
+        assert!(state.reused_frames > 0);
+    }
+    assert!(compared > 8);
+}

@@ -106,6 +106,37 @@ struct WordRec {
     parent: u32,
 }
 
+/// The search's state after some frames ([`BeamDecoder::save_state`]): the beam, the word
+/// history and the frame count. Going on from it ([`BeamDecoder::load_state`], then
+/// [`BeamDecoder::advance`]) gives exactly what feeding every frame again would: live
+/// partials decode only the frames after the last state kept. Only valid with a decoder
+/// over the same lexicon, LM, entity trie and settings.
+#[derive(Debug, Clone)]
+pub struct BeamState<S> {
+    cur: Vec<Hyp<S>>,
+    arena: Vec<WordRec>,
+    committed: Vec<DecodedWord>,
+    frame: u32,
+}
+
+impl<S> Default for BeamState<S> {
+    fn default() -> Self {
+        BeamState {
+            cur: Vec::new(),
+            arena: Vec::new(),
+            committed: Vec::new(),
+            frame: 0,
+        }
+    }
+}
+
+impl<S> BeamState<S> {
+    /// Frames decoded to reach this state (0: none, the start).
+    pub fn frames(&self) -> u32 {
+        self.frame
+    }
+}
+
 /// A beam search decoder over one lexicon and LM. Build once, reuse for many utterances.
 pub struct BeamDecoder<'a, L: LanguageModel> {
     lex: &'a Lexicon,
@@ -194,6 +225,33 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
     /// Frames decoded since the last reset.
     pub fn frames(&self) -> u32 {
         self.frame
+    }
+
+    /// Copies the search's state into `out` (its buffers reused).
+    pub fn save_state(&self, out: &mut BeamState<L::State>) {
+        out.cur.clear();
+        out.cur.extend_from_slice(&self.cur);
+        out.arena.clear();
+        out.arena.extend_from_slice(&self.arena);
+        out.committed.clear();
+        out.committed.extend_from_slice(&self.committed);
+        out.frame = self.frame;
+    }
+
+    /// Goes back to a state saved by [`BeamDecoder::save_state`]; a state of no frames
+    /// ([`BeamState::default`]) starts the utterance ([`BeamDecoder::reset`]).
+    pub fn load_state(&mut self, state: &BeamState<L::State>) {
+        if state.frame == 0 && state.cur.is_empty() {
+            self.reset();
+            return;
+        }
+        self.cur.clear();
+        self.cur.extend_from_slice(&state.cur);
+        self.arena.clear();
+        self.arena.extend_from_slice(&state.arena);
+        self.committed.clear();
+        self.committed.extend_from_slice(&state.committed);
+        self.frame = state.frame;
     }
 
     /// Feeds frames of log-posteriors (`frames.len()` a multiple of the vocabulary size).

@@ -12,7 +12,7 @@ pub mod lookup;
 pub mod rescore;
 pub mod similar;
 
-pub use beam::BeamDecoder;
+pub use beam::{BeamDecoder, BeamState};
 
 /// What a word LM must offer the decoder. Scores are natural-log probabilities.
 pub trait LanguageModel {

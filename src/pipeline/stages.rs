@@ -9,9 +9,8 @@ use crate::audio::level::DcBlocker;
 use crate::audio::resample::StreamResampler;
 use crate::audio::utterance::ModelInput;
 use crate::audio::MODEL_RATE;
-use crate::decoder::rescore::SearchMemo;
 use crate::model::{ModelError, ModelStream, Posteriors, StreamGraph};
-use crate::recognizer::Recognizer;
+use crate::recognizer::{PartialDecoding, Recognizer};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -445,10 +444,11 @@ pub(super) fn decoder(
     let mut shown: Option<u64> = None;
     // A checked result that reads as finished: (utterance, voiced_end, event).
     let mut pending: Option<(u64, u64, Event)> = None;
-    // The rescoring's searches, kept across the partials of an utterance (the same
-    // results, at the cost of its recent words only), for this utterance and trie.
-    let memo = std::cell::RefCell::new(SearchMemo::default());
-    let mut memo_for: Option<(u64, Arc<crate::bias::EntityTrie>)> = None;
+    // The search state and the rescoring's searches, kept from one partial of an
+    // utterance to the next (the same results, at the cost of its recent frames only), for
+    // this utterance and trie.
+    let mut partials = PartialDecoding::default();
+    let mut partials_for: Option<(u64, Option<Arc<crate::bias::EntityTrie>>)> = None;
     for (job, post) in input.iter() {
         let partial = matches!(job.kind, CutKind::Partial | CutKind::Check);
         if job.kind == CutKind::Partial && policy == PartialPolicy::Latest && !input.is_empty() {
@@ -480,25 +480,33 @@ pub(super) fn decoder(
             continue;
         };
         let entities = bias.get();
-        let same = match (&memo_for, &entities) {
-            (Some((u, m)), Some(e)) => *u == job.utterance && Arc::ptr_eq(m, e),
-            _ => false,
-        };
+        let same = partials_for.as_ref().is_some_and(|(u, m)| {
+            *u == job.utterance
+                && match (m, &entities) {
+                    (Some(m), Some(e)) => Arc::ptr_eq(m, e),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
         if !same {
-            memo.borrow_mut().clear();
-            memo_for = entities.clone().map(|e| (job.utterance, e));
+            partials.clear();
+            partials_for = Some((job.utterance, entities.clone()));
         }
-        let mut t = rec.decode_memo(&post, entities.as_deref(), Some(&memo));
+        let mut t = if job.kind == CutKind::Partial {
+            rec.decode_partial(&post, entities.as_deref(), &mut partials)
+        } else {
+            rec.decode_with(&post, entities.as_deref())
+        };
         if matches!(job.kind, CutKind::Final | CutKind::Forced) {
-            let mut m = memo.borrow_mut();
+            let (reused, run) = partials.searches();
             log::debug!(
-                "utterance {}: rescoring searches reused {}, run {}",
+                "utterance {}: partials' frames decoded again {} of {}; rescoring searches reused {reused}, run {run}",
                 job.utterance,
-                m.hits,
-                m.misses
+                partials.decoded_frames - partials.reused_frames,
+                partials.decoded_frames,
             );
-            m.clear();
-            memo_for = None;
+            partials = PartialDecoding::default();
+            partials_for = None;
         }
         let offset = secs(job.start);
         // Whether a checked pause may end the sentence (the whole utterance is the context).

@@ -27,7 +27,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 mod file;
+mod partial;
 pub use file::FileTranscript;
+pub use partial::PartialDecoding;
 
 /// File name of the word LM in the model directory.
 pub const LM_FILE: &str = "en-us.lm.bin";
@@ -682,63 +684,71 @@ impl Recognizer {
         memo: Option<&std::cell::RefCell<SearchMemo>>,
     ) -> Transcript {
         match self.cfg.search {
-            Search::Beam => {
-                let hyps = self.nbest_with(post, bias);
-                let Some(mut best) = hyps.first().cloned() else {
-                    return Transcript::default();
-                };
-                if let Some(b) = bias.filter(|_| self.cfg.bias.rescore) {
-                    let ctx = RescoreContext {
-                        lex: &self.lexicon,
-                        lm: &self.lm,
-                        ent: b,
-                        bias: self.cfg.bias,
-                        decoder: self.cfg.decoder,
-                        roles: self.roles,
-                        similar: &self.similar,
-                        confusions: &self.confusions,
-                        memo,
-                    };
-                    let rcfg = RescoreConfig::for_list(b.entries().len());
-                    // The n-best hypotheses close to the best are rescored each and re-ranked
-                    // by search score plus rescoring gain (large lists: the best only).
-                    let n = if b.entries().len() > LARGE_LIST {
-                        1
-                    } else {
-                        self.cfg.bias.rescore_nbest.max(1)
-                    };
-                    let mut top = f32::NEG_INFINITY;
-                    let first = hyps[0].score;
-                    for h in hyps
-                        .iter()
-                        .take(n)
-                        .filter(|h| h.score >= first - NBEST_RESCORE_WITHIN)
-                    {
-                        let (words, gain) =
-                            rescore_entities_scored(&h.words, &post.data, &ctx, &rcfg);
-                        if h.score + gain > top {
-                            top = h.score + gain;
-                            best = Hypothesis {
-                                words,
-                                score: h.score + gain,
-                            };
-                        }
-                    }
-                }
-                if let Some(b) = bias.filter(|_| self.cfg.bias.lookup) {
-                    best.words = lookup_entities(
-                        &best.words,
-                        &post.data,
-                        self.roles,
-                        b,
-                        self.lexicon.num_words() as u32,
-                        &LookupConfig::default(),
-                    );
-                }
-                self.to_transcript(&best, post.frame_shift_s, bias)
-            }
+            Search::Beam => self.transcript_of(self.nbest_with(post, bias), post, bias, memo),
             Search::Greedy => self.greedy(post),
         }
+    }
+
+    /// The transcript of the beam search's n-best `hyps` of `post`: the entity rescoring
+    /// and lookup, then words, entities and times.
+    fn transcript_of(
+        &self,
+        hyps: Vec<Hypothesis>,
+        post: &Posteriors,
+        bias: Option<&EntityTrie>,
+        memo: Option<&std::cell::RefCell<SearchMemo>>,
+    ) -> Transcript {
+        let Some(mut best) = hyps.first().cloned() else {
+            return Transcript::default();
+        };
+        if let Some(b) = bias.filter(|_| self.cfg.bias.rescore) {
+            let ctx = RescoreContext {
+                lex: &self.lexicon,
+                lm: &self.lm,
+                ent: b,
+                bias: self.cfg.bias,
+                decoder: self.cfg.decoder,
+                roles: self.roles,
+                similar: &self.similar,
+                confusions: &self.confusions,
+                memo,
+            };
+            let rcfg = RescoreConfig::for_list(b.entries().len());
+            // The n-best hypotheses close to the best are rescored each and re-ranked
+            // by search score plus rescoring gain (large lists: the best only).
+            let n = if b.entries().len() > LARGE_LIST {
+                1
+            } else {
+                self.cfg.bias.rescore_nbest.max(1)
+            };
+            let mut top = f32::NEG_INFINITY;
+            let first = hyps[0].score;
+            for h in hyps
+                .iter()
+                .take(n)
+                .filter(|h| h.score >= first - NBEST_RESCORE_WITHIN)
+            {
+                let (words, gain) = rescore_entities_scored(&h.words, &post.data, &ctx, &rcfg);
+                if h.score + gain > top {
+                    top = h.score + gain;
+                    best = Hypothesis {
+                        words,
+                        score: h.score + gain,
+                    };
+                }
+            }
+        }
+        if let Some(b) = bias.filter(|_| self.cfg.bias.lookup) {
+            best.words = lookup_entities(
+                &best.words,
+                &post.data,
+                self.roles,
+                b,
+                self.lexicon.num_words() as u32,
+                &LookupConfig::default(),
+            );
+        }
+        self.to_transcript(&best, post.frame_shift_s, bias)
     }
 
     /// How likely the words end a sentence: `ln p(</s> | last words)` in the word LM. Words
