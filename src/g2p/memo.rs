@@ -9,8 +9,8 @@
 //! afresh) and the settings. A later start with the same list reads it back and does not
 //! load the G2P at all; a changed list only pronounces its new words.
 //!
-//! At most [`MAX_WORDS`] words are kept (about 70 bytes each: 17 MB when full, a list of
-//! 100,000 names or more); beyond that, only the words used by this process, and of a list
+//! At most [`MAX_WORDS`] words are kept (about 70 bytes each: 35 MB when full, a list of
+//! 200,000 names or more); beyond that, only the words used by this process, and of a list
 //! with more new words than that, the words past it are pronounced again at every start.
 //! A missing, damaged or unwritable record only means pronouncing again.
 
@@ -25,7 +25,7 @@ pub(crate) type Prons = Vec<(Vec<u16>, f32)>;
 const KIND: &str = "g2p-prons";
 const FORMAT: u64 = 1;
 /// The most words a record keeps.
-pub(crate) const MAX_WORDS: usize = 250_000;
+pub(crate) const MAX_WORDS: usize = 500_000;
 
 /// Pronunciations worked out before (see the module docs).
 #[derive(Default)]
