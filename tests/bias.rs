@@ -308,3 +308,58 @@ fn partials_decoded_incrementally_equal_decoding_from_the_start() {
     }
     assert!(compared > 8);
 }
+
+/// A long list is prepared in one pass over its words: each word not pronounced before is
+/// pronounced once (progress reported once per word, in order, against the right total),
+/// however many names share it, and preparing the same list again pronounces nothing.
+#[test]
+fn a_long_list_pronounces_each_new_word_once_with_progress() {
+    let mut cfg = nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
+    cfg.model.cache = None; // nothing remembered from earlier runs
+    let rec = nomen::recognizer::Recognizer::load(cfg).unwrap();
+    // 1,500 names over 300 made-up given and 300 family names.
+    let syl = [
+        "ka", "zu", "mi", "tor", "vel", "qua", "ren", "dos", "lin", "faj",
+    ];
+    let word = |i: usize, salt: usize| -> String {
+        let w: String = [i % 10, (i / 10) % 10, (i / 100 + salt) % 10]
+            .iter()
+            .map(|&k| syl[k])
+            .collect();
+        let mut c = w.chars();
+        c.next().unwrap().to_uppercase().chain(c).collect()
+    };
+    let mut text = String::new();
+    for n in 0..1_500 {
+        // Each of the 1,500 pairs differs.
+        text += &format!(
+            "{} {}\n",
+            word(n % 300, 0),
+            word((n * 7 + n / 300) % 300, 5)
+        );
+    }
+    let mut set = EntitySet::new();
+    set.add_bytes(
+        text.as_bytes(),
+        nomen::entities::Format::Text,
+        Path::new("long.txt"),
+    )
+    .unwrap();
+    let entries: Vec<BiasEntry> = set.entities().iter().map(BiasEntry::from).collect();
+    let distinct: std::collections::HashSet<&String> =
+        entries.iter().flat_map(|e| e.words.iter()).collect();
+    let mut calls = Vec::new();
+    let trie = rec
+        .prepare_entities_with_progress(entries.clone(), &mut |done, total| {
+            calls.push((done, total))
+        })
+        .unwrap();
+    let n = distinct.len();
+    assert!(n >= 400, "{n} words");
+    assert_eq!(calls, (1..=n).map(|d| (d, n)).collect::<Vec<_>>());
+    assert!(trie.entries().len() >= 1_500);
+    let mut again = 0;
+    rec.prepare_entities_with_progress(entries, &mut |_, _| again += 1)
+        .unwrap();
+    assert_eq!(again, 0);
+}
