@@ -182,6 +182,11 @@ fn fuzz_wav() {
 }
 
 #[test]
+fn fuzz_wav_convert() {
+    run("wav_convert");
+}
+
+#[test]
 fn fuzz_entity_list() {
     run("entity_list");
 }

@@ -72,8 +72,11 @@ impl Audio16k {
 /// Regular files have no such cap; [`WavFile`] reads any of them in bounded memory.
 pub const MAX_UNSEEKABLE_S: u32 = 30 * 60;
 
-/// Samples converted per [`WavFile::read`]: 0.5 s at the file's rate.
+/// Samples converted per [`WavFile::read`]: 0.5 s at the file's rate, at most
+/// [`PIECE_BYTES`] of the file (64 channels of 64-bit floats at 768 kHz are 393 MB a
+/// second).
 const PIECE_S: f32 = 0.5;
+const PIECE_BYTES: usize = 1 << 20;
 
 /// A WAV file read in pieces and converted to 16 kHz mono as it is read: memory does not
 /// grow with the file. Input that does not begin like a WAV file (`RIFF`/`RF64` ...
@@ -167,7 +170,9 @@ impl WavFile {
     /// returns how many, 0 at the end.
     pub fn read(&mut self, out: &mut Vec<f32>) -> Result<usize, AudioError> {
         let before = out.len();
-        let piece = (self.reader.sample_rate as f32 * PIECE_S) as usize;
+        let piece = ((self.reader.sample_rate as f32 * PIECE_S) as usize)
+            .min(PIECE_BYTES / self.reader.frame_bytes().max(1))
+            .max(1);
         while out.len() == before && !self.done {
             self.interleaved.clear();
             let frames = self

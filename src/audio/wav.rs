@@ -420,7 +420,7 @@ impl<R: std::io::Read> WavReader<R> {
     }
 
     /// Bytes per frame (all channels of one sample time).
-    fn frame_bytes(&self) -> usize {
+    pub fn frame_bytes(&self) -> usize {
         self.format.bytes() * usize::from(self.channels)
     }
 
@@ -429,7 +429,8 @@ impl<R: std::io::Read> WavReader<R> {
     /// ([`WavReader::truncated`] is then set).
     pub fn read(&mut self, out: &mut Vec<f32>, max_frames: usize) -> Result<usize, AudioError> {
         let frame = self.frame_bytes();
-        let want = (max_frames.max(1) * frame).saturating_sub(self.carry.len()) as u64;
+        let want =
+            (max_frames.max(1).saturating_mul(frame)).saturating_sub(self.carry.len()) as u64;
         let take = want.min(self.left);
         self.buf.clear();
         self.buf.extend_from_slice(&self.carry);
