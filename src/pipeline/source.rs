@@ -32,6 +32,8 @@ pub struct WavSource {
     quiet_left: usize,
     quiet_amp: f32,
     quiet_seed: u32,
+    /// A piece of the file as read (reused).
+    scratch: Vec<f32>,
 }
 
 enum Body {
@@ -67,6 +69,7 @@ impl WavSource {
             quiet_left: 0,
             quiet_amp: 0.0,
             quiet_seed: 0x2545_f491,
+            scratch: Vec::new(),
         }
     }
 
@@ -95,10 +98,11 @@ impl WavSource {
                 n
             }
             Body::File(file) => {
-                let mut v = Vec::with_capacity(buf.len());
-                match file.read_raw(&mut v, buf.len() / ch) {
+                let v = &mut self.scratch;
+                v.clear();
+                match file.read_raw(v, buf.len() / ch) {
                     Ok(_) => {
-                        buf[..v.len()].copy_from_slice(&v);
+                        buf[..v.len()].copy_from_slice(v);
                         v.len()
                     }
                     Err(e) => {
