@@ -131,11 +131,6 @@ impl WavFile {
         }
     }
 
-    /// The file, as given.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Whether the input is a regular file (it can be read again: [`WavFile::reopen`]).
     pub fn is_regular(&self) -> bool {
         self.regular

@@ -55,6 +55,18 @@ impl SlotIndex {
     }
 }
 
+/// A hash of one frame's scores, bit for bit: rows with equal hashes are taken as
+/// unchanged from one live partial to the next (the kept search state, the rescoring's
+/// kept searches).
+pub(crate) fn row_hash(row: &[f32]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FxHasher::default();
+    for &x in row {
+        h.write_u32(x.to_bits());
+    }
+    h.finish()
+}
+
 /// FxHash-style hasher: fast, good enough for small integer keys.
 #[derive(Default)]
 pub(crate) struct FxHasher(u64);

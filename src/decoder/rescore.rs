@@ -113,6 +113,17 @@ pub struct SearchMemo {
     pub misses: u64,
 }
 
+/// One walk of the entity trie the rescoring asks for ([`Frames::search`]): from frame `s`,
+/// names starting before frame `root_until`, the entities found at each of `ends`
+/// (ascending), states scoring below `threshold` dropped.
+#[derive(Debug, Clone, Copy)]
+struct Walk<'a> {
+    s: usize,
+    root_until: usize,
+    ends: &'a [usize],
+    threshold: f32,
+}
+
 /// What a search found: per end frame asked for, the entities with their scores.
 type Found = Vec<Vec<(WordId, f32)>>;
 
@@ -178,11 +189,7 @@ impl Frames {
         };
         for row in data.chunks_exact(v) {
             if hash_rows {
-                let mut h = Fx::default();
-                for &x in row {
-                    h.add(u64::from(x.to_bits()));
-                }
-                f.row_hash.push(h.finish());
+                f.row_hash.push(super::hash::row_hash(row));
             }
             // A frame of NaN or -inf carries no evidence.
             let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -261,24 +268,26 @@ impl Frames {
 }
 
 impl Frames {
-    /// For each end frame in `ends` (ascending), every entity whose best alignment over
+    /// For each end frame in `walk.ends` (ascending), every entity whose best alignment over
     /// frames `[s, end)` (as [`Frames::align`], word boundaries inside a name falling in gaps)
     /// scores at least `threshold`, with that score: one Viterbi walk of the entity trie from
     /// `s`, names starting before frame `root_until`. Scores only fall from frame to frame, so states below `threshold` are dropped
-    /// without losing an answer; `state_beam` and `max_states` bound the rest.
-    #[allow(clippy::too_many_arguments)]
+    /// without losing an answer; `cfg`'s `state_beam` and `max_states` bound the rest.
     fn search(
         &self,
         trie: &Lexicon,
         boundary: Option<u16>,
-        s: usize,
-        root_until: usize,
-        ends: &[usize],
-        threshold: f32,
-        max_states: usize,
-        state_beam: f32,
-        max_floored: u8,
-    ) -> Vec<Vec<(WordId, f32)>> {
+        walk: &Walk<'_>,
+        cfg: &RescoreConfig,
+    ) -> Found {
+        let Walk {
+            s,
+            root_until,
+            ends,
+            threshold,
+        } = *walk;
+        let (max_states, state_beam, max_floored) =
+            (cfg.max_states, cfg.state_beam, cfg.max_floored);
         // Key: node * 2 + (in the gap after its unit); value: score, the node's unit, and how
         // many of the name's units so far were heard as nothing like them (floored).
         type Map = HashMap<u32, (f32, u16, u8), BuildHasherDefault<Fx>>;
@@ -374,37 +383,25 @@ impl Frames {
 impl Frames {
     /// [`Frames::search`], answered from `memo` when it holds the same search over frames
     /// that hash the same.
-    #[allow(clippy::too_many_arguments)]
     fn search_memo(
         &self,
         memo: Option<&RefCell<SearchMemo>>,
         trie: &Lexicon,
         boundary: Option<u16>,
-        s: usize,
-        root_until: usize,
-        ends: &[usize],
-        threshold: f32,
-        max_states: usize,
-        state_beam: f32,
-        max_floored: u8,
+        walk: &Walk<'_>,
+        cfg: &RescoreConfig,
     ) -> Found {
-        let run = || {
-            self.search(
-                trie,
-                boundary,
-                s,
-                root_until,
-                ends,
-                threshold,
-                max_states,
-                state_beam,
-                max_floored,
-            )
-        };
+        let run = || self.search(trie, boundary, walk, cfg);
         let Some(memo) = memo.filter(|_| !self.row_hash.is_empty()) else {
             return run();
         };
-        let last = ends.last().copied().unwrap_or(s).min(self.row_hash.len());
+        let s = walk.s;
+        let last = walk
+            .ends
+            .last()
+            .copied()
+            .unwrap_or(s)
+            .min(self.row_hash.len());
         let mut h = Fx::default();
         for &r in &self.row_hash[s.min(last)..last] {
             h.add(r);
@@ -412,12 +409,12 @@ impl Frames {
         let print = h.finish();
         let key = SearchKey {
             s,
-            root_until,
-            ends: ends.to_vec(),
-            threshold: threshold.to_bits(),
-            max_states,
-            state_beam: state_beam.to_bits(),
-            max_floored,
+            root_until: walk.root_until,
+            ends: walk.ends.to_vec(),
+            threshold: walk.threshold.to_bits(),
+            max_states: cfg.max_states,
+            state_beam: cfg.state_beam.to_bits(),
+            max_floored: cfg.max_floored,
             floor: self.floor.to_bits(),
         };
         let mut m = memo.borrow_mut();
@@ -625,18 +622,13 @@ pub fn rescore_entities_scored<L: LanguageModel>(
             }
             let ends: Vec<usize> = spans.iter().map(|x| x.1).collect();
             let lowest = spans.iter().map(|x| x.4).fold(f32::INFINITY, f32::min);
-            let found = f.search_memo(
-                ctx.memo,
-                ctx.ent.trie(),
-                wb,
+            let walk = Walk {
                 s,
-                ss + cfg.slack,
-                &ends,
-                lowest,
-                cfg.max_states,
-                cfg.state_beam,
-                cfg.max_floored,
-            );
+                root_until: ss + cfg.slack,
+                ends: &ends,
+                threshold: lowest,
+            };
+            let found = f.search_memo(ctx.memo, ctx.ent.trie(), wb, &walk, cfg);
             for (&(k, _, orig, after, threshold), found) in spans.iter().zip(&found) {
                 let span = &words[i..i + k];
                 for &(c, ac) in found

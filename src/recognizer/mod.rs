@@ -671,26 +671,15 @@ impl Recognizer {
 
     /// Decodes posteriors with the configured search and the given entity trie.
     pub fn decode_with(&self, post: &Posteriors, bias: Option<&EntityTrie>) -> Transcript {
-        self.decode_memo(post, bias, None)
-    }
-
-    /// [`Recognizer::decode_with`], the entity rescoring's searches kept in `memo` for the
-    /// next call on the same utterance and trie (the same result, sooner: live partials;
-    /// see [`SearchMemo`]).
-    pub fn decode_memo(
-        &self,
-        post: &Posteriors,
-        bias: Option<&EntityTrie>,
-        memo: Option<&std::cell::RefCell<SearchMemo>>,
-    ) -> Transcript {
         match self.cfg.search {
-            Search::Beam => self.transcript_of(self.nbest_with(post, bias), post, bias, memo),
+            Search::Beam => self.transcript_of(self.nbest_with(post, bias), post, bias, None),
             Search::Greedy => self.greedy(post),
         }
     }
 
     /// The transcript of the beam search's n-best `hyps` of `post`: the entity rescoring
-    /// and lookup, then words, entities and times.
+    /// (its searches kept in `memo` for the next call on the same utterance and trie, see
+    /// [`SearchMemo`]) and lookup, then words, entities and times.
     fn transcript_of(
         &self,
         hyps: Vec<Hypothesis>,
@@ -777,15 +766,20 @@ impl Recognizer {
 
     /// The n-best hypotheses of the beam search with an entity trie, best first.
     pub fn nbest_with(&self, post: &Posteriors, bias: Option<&EntityTrie>) -> Vec<Hypothesis> {
-        let mut dec = BeamDecoder::with_bias(
+        let mut dec = self.beam_decoder(bias);
+        dec.advance(&post.data);
+        dec.finish()
+    }
+
+    /// A beam search over the lexicon, the LM and `bias`, with the configured settings.
+    fn beam_decoder<'s>(&'s self, bias: Option<&'s EntityTrie>) -> BeamDecoder<'s, WordLm> {
+        BeamDecoder::with_bias(
             &self.lexicon,
             &self.lm,
             self.roles,
             self.cfg.decoder,
             bias.map(|b| (b, self.cfg.bias)),
-        );
-        dec.advance(&post.data);
-        dec.finish()
+        )
     }
 
     /// Turns a hypothesis into words, entities and times (`bias`: the trie it was decoded

@@ -12,12 +12,12 @@
 
 use super::{Recognizer, Search, Transcript};
 use crate::bias::EntityTrie;
+use crate::decoder::hash::row_hash;
 use crate::decoder::rescore::SearchMemo;
-use crate::decoder::{BeamDecoder, BeamState, LanguageModel};
+use crate::decoder::{BeamState, LanguageModel};
 use crate::lm::WordLm;
 use crate::model::Posteriors;
 use std::cell::RefCell;
-use std::hash::Hasher;
 
 /// Frames at the end of a partial's posteriors that the search does not keep a state past:
 /// the streaming model computes its last frames again with more audio (its look-ahead and
@@ -53,14 +53,6 @@ impl PartialDecoding {
     }
 }
 
-fn row_hash(row: &[f32]) -> u64 {
-    let mut h = crate::decoder::hash::FxHasher::default();
-    for &x in row {
-        h.write_u32(x.to_bits());
-    }
-    h.finish()
-}
-
 impl Recognizer {
     /// [`Recognizer::decode_with`] of a live partial, going on from what `state` kept of
     /// the partial before (same utterance, same `bias`): the same transcript.
@@ -84,13 +76,7 @@ impl Recognizer {
             state.state = BeamState::default();
             state.rows.clear();
         }
-        let mut dec = BeamDecoder::with_bias(
-            &self.lexicon,
-            &self.lm,
-            self.roles,
-            self.cfg.decoder,
-            bias.map(|b| (b, self.cfg.bias)),
-        );
+        let mut dec = self.beam_decoder(bias);
         dec.load_state(&state.state);
         let from = state.rows.len();
         state.reused_frames += from as u64;
