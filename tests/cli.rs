@@ -1,52 +1,11 @@
 //! The `nomen` command line as users and the evaluation drive it: formats, the manifest
 //! interface, and bad input (clear errors, never a panic, never a lost row).
 
+mod common;
+
+use common::{nomen, nomen_fed};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn nomen(args: &[&str]) -> Output {
-    nomen_fed(args, None)
-}
-
-/// Runs nomen with `stdin` on its standard input (a pipe).
-fn nomen_fed(args: &[&str], stdin: Option<Vec<u8>>) -> Output {
-    let exe = env!("CARGO_BIN_EXE_nomen");
-    // Under qemu user-mode emulation (cross/qemu.toml) this test binary cannot exec the
-    // aarch64 `nomen` directly unless the host registered qemu with binfmt_misc (containers
-    // usually do not): cross/qemu.toml names the emulator here.
-    let runner = std::env::var("NOMEN_TEST_RUNNER_AARCH64")
-        .ok()
-        .filter(|r| cfg!(target_arch = "aarch64") && !r.trim().is_empty());
-    let mut cmd = match runner {
-        Some(r) => {
-            let mut words = r.split_whitespace();
-            let mut c = Command::new(words.next().unwrap());
-            c.args(words).arg(exe);
-            c
-        }
-        None => Command::new(exe),
-    };
-    cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
-    let Some(bytes) = stdin else {
-        return cmd.output().expect("run nomen");
-    };
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run nomen");
-    let mut pipe = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write;
-        // nomen may stop reading early (a refusal): a broken pipe is not a failure here.
-        let _ = pipe.write_all(&bytes);
-    });
-    let out = child.wait_with_output().expect("run nomen");
-    writer.join().unwrap();
-    out
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -505,6 +464,8 @@ fn one_hour_file_is_transcribed() {
     let _ = std::fs::remove_file(&p);
 }
 
+// A developer command: `cargo test --release --features dev-tools --test cli` (.ci/run).
+#[cfg(feature = "dev-tools")]
 #[test]
 fn confusions_counts_said_against_heard_units_over_the_fixtures() {
     // Every fixture with its expected phones: the counts must cover each said unit once,

@@ -282,10 +282,9 @@ fn a_paced_file_source_drops_nothing_when_the_consumer_keeps_up() {
 }
 
 fn nomen_listen(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_nomen"))
+    common::nomen_command()
         .arg("listen")
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run nomen")
 }
@@ -294,7 +293,7 @@ fn nomen_listen(args: &[&str]) -> std::process::Output {
 fn cli_listen_input_finals_equal_the_offline_transcripts_of_every_fixture() {
     for (path, _) in common::fixture_table("tests/fixtures/audio", 2) {
         let p = path.to_str().unwrap();
-        let offline = Command::new(env!("CARGO_BIN_EXE_nomen"))
+        let offline = common::nomen_command()
             .args(["transcribe", p])
             .output()
             .unwrap();
@@ -382,7 +381,7 @@ fn cli_listen_reloads_a_changed_list_without_restarting() {
     use std::io::BufRead;
     let list = std::env::temp_dir().join(format!("nomen-reload-{}.txt", std::process::id()));
     std::fs::write(&list, "Efua Mensah\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nomen"))
+    let mut child = common::nomen_command()
         .args([
             "listen",
             "--input",
@@ -422,7 +421,7 @@ fn cli_listen_reloads_a_changed_list_without_restarting() {
 fn cli_ctrl_c_flushes_the_pending_final_and_exits_cleanly() {
     // A file followed by a minute of silence at real-time pace: without Ctrl-C this runs
     // for a minute. Interrupt it mid-utterance, as soon as the first partial appears.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nomen"))
+    let mut child = common::nomen_command()
         .args([
             "listen",
             "--input",

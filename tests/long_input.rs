@@ -3,7 +3,7 @@
 //! 250 MB at its peak (issue 15). Alone in its test binary, so that the peak of the
 //! children this process waited for is this one child's.
 
-use std::process::Command;
+mod common;
 
 /// 8 kHz 8-bit PCM (the smallest common WAV: 86 MB for 3 hours) of `hours` of near
 /// silence with `speech` (16 kHz samples) every `period_s` seconds.
@@ -38,18 +38,7 @@ fn a_three_hour_file_is_transcribed_in_under_250_mb() {
     let path = std::env::temp_dir().join(format!("nomen-3h-{}.wav", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
     drop(bytes);
-    let mut cmd = match std::env::var("NOMEN_TEST_RUNNER_AARCH64")
-        .ok()
-        .filter(|r| cfg!(target_arch = "aarch64") && !r.trim().is_empty())
-    {
-        Some(r) => {
-            let mut words = r.split_whitespace();
-            let mut c = Command::new(words.next().unwrap());
-            c.args(words).arg(env!("CARGO_BIN_EXE_nomen"));
-            c
-        }
-        None => Command::new(env!("CARGO_BIN_EXE_nomen")),
-    };
+    let mut cmd = common::nomen_command();
     let out = cmd
         .args(["transcribe", "-q", "--format", "jsonl"])
         .arg(&path)

@@ -3,7 +3,8 @@
 
     python3 tools/diagnose.py --eval ../shared/eval --set real2 [--sets DA,DF] [-- nomen flags]
 
-Runs `nomen transcribe` over the set's manifest with the posteriors dumped, then, for every
+Runs `nomen transcribe` over the set's manifest with the posteriors dumped (a build with
+`cargo build --release --features dev-tools`), then, for every
 row whose transcript is not the reference, finds the first stage that loses it:
 
   segmenter     no stretch of speech found in the file (nothing reached the model);

@@ -7,6 +7,7 @@ Only voices that models may be tuned on: never flite awb or piper en_US-joe (kep
 held-out measurement), never recorded speech.
 
     python3 tools/make_confusions.py            # needs espeak-ng, flite and a release build
+                                                # with `--features dev-tools` (`nomen confusions`)
 
 The counts are those of the acoustic model that `nomen confusions` loads by default
 (whisper-tiny, the default of every nomen command; `--acoustic-model` is not passed), so

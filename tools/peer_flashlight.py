@@ -3,7 +3,8 @@
 exact log-posteriors nomen decodes, with the same lexicon and word LM, and the entity list
 given as boosted whole-name lexicon words (Riva-style word boosting).
 
-Inputs come from nomen's hidden exports (same model, same segmentation, same LM scores):
+Inputs come from nomen's developer exports (same model, same segmentation, same LM scores;
+built with `cargo build --release --features dev-tools`):
 
   nomen export-arpa /tmp/peer/en-us.arpa                  # the word LM as ARPA (log10)
   nomen transcribe --manifest M --format jsonl -q \\

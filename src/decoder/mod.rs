@@ -6,11 +6,7 @@
 //! is built (see `tests/no_alloc.rs`).
 
 mod beam;
-pub mod confusion;
 pub(crate) mod hash;
-pub mod lookup;
-pub mod rescore;
-pub mod similar;
 
 pub use beam::{BeamDecoder, BeamState};
 

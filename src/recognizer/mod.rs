@@ -8,22 +8,18 @@ use crate::audio::pad::Fill;
 use crate::audio::segment::{speech_segments, SegmentConfig};
 use crate::audio::utterance::ModelInput;
 use crate::audio::Audio16k;
-use crate::bias::{BiasConfig, BiasEntry, EntityTrie};
-use crate::decoder::confusion::Confusions;
-use crate::decoder::lookup::{lookup_entities, LookupConfig};
-use crate::decoder::rescore::{
+use crate::bias::confusion::Confusions;
+use crate::bias::lookup::{lookup_entities, LookupConfig};
+use crate::bias::rescore::{
     rescore_entities_scored, RescoreConfig, RescoreContext, SearchMemo, LARGE_LIST,
 };
-use crate::decoder::similar::SimilarUnits;
+use crate::bias::similar::SimilarUnits;
+use crate::bias::{BiasConfig, BiasEntry, EntityTrie, Pronouncer};
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
-use crate::g2p::memo::PronMemo;
-use crate::g2p::G2p;
 use crate::lexicon::{Lexicon, LexiconError};
 use crate::lm::{LmError, WordLm};
 use crate::model::{AcousticModel, ModelConfig, ModelError, ModelKind, Posteriors};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 use std::time::Instant;
 
 mod file;
@@ -106,19 +102,6 @@ fn append_segment(out: &mut Transcript, seg: &SegmentPosteriors, t: Transcript) 
         e.start += offset;
         e.end += offset;
         out.entities.push(e);
-    }
-}
-
-/// A word's pronunciations (model token ids) with their costs (ln, at most 0).
-type WordProns = Vec<(Vec<u16>, f32)>;
-
-/// Adds pronunciation `p` at `cost` (ln, at most 0; not finite: 0) to `out`; one already
-/// there keeps the cheaper of the two costs.
-fn add_pron(p: Vec<u16>, cost: f32, out: &mut WordProns) {
-    let cost = if cost.is_finite() { cost.min(0.0) } else { 0.0 };
-    match out.iter_mut().find(|(q, _)| *q == p) {
-        Some(slot) => slot.1 = slot.1.max(cost),
-        None => out.push((p, cost)),
     }
 }
 
@@ -277,13 +260,8 @@ pub struct Recognizer {
     cfg: RecognizerConfig,
     load_times: LoadTimes,
     entities: Option<std::sync::Arc<EntityTrie>>,
-    /// The on-device G2P for names, loaded on first use (absent: lexicon pronunciations only).
-    g2p: std::sync::OnceLock<Option<G2p>>,
-    /// Pronunciations already worked out per spoken word, so a changed list only costs its
-    /// new words.
-    pron_cache: Mutex<HashMap<String, WordProns>>,
-    /// The G2P's share of them remembered between runs (opened on first use).
-    pron_memo: Mutex<Option<PronMemo>>,
+    /// Pronounces the words of entity lists (biasing's first pass).
+    pronouncer: Pronouncer,
 }
 
 impl Recognizer {
@@ -357,16 +335,19 @@ impl Recognizer {
             roles,
             similar,
             confusions,
-            cfg,
             load_times: LoadTimes {
                 model_s,
                 lm_s,
                 lexicon_s,
             },
             entities: None,
-            g2p: std::sync::OnceLock::new(),
-            pron_cache: Mutex::new(HashMap::new()),
-            pron_memo: Mutex::new(None),
+            pronouncer: Pronouncer::new(
+                &cfg.model.dir,
+                cfg.model.cache.clone(),
+                cfg.bias,
+                roles.word_boundary,
+            ),
+            cfg,
         })
     }
 
@@ -486,177 +467,8 @@ impl Recognizer {
         entries: Vec<BiasEntry>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Option<EntityTrie> {
-        let mut cache = self.pron_cache.lock().unwrap_or_else(|e| e.into_inner());
-        // The words not pronounced yet, each once, in order (a set beside the list: lists
-        // of 100,000 names and more stay linear).
-        let mut missing: Vec<&str> = Vec::new();
-        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for e in &entries {
-            for w in &e.words {
-                if !cache.contains_key(w.as_str()) && seen.insert(w.as_str()) {
-                    missing.push(w);
-                }
-            }
-        }
-        if !missing.is_empty() {
-            let mut memo = self.pron_memo.lock().unwrap_or_else(|e| e.into_inner());
-            let memo = memo.get_or_insert_with(|| self.open_pron_memo());
-            let total = missing.len();
-            for (i, w) in missing.into_iter().enumerate() {
-                let prons = self.word_prons(w, memo);
-                cache.insert(w.to_string(), prons);
-                progress(i + 1, total);
-            }
-            memo.save();
-        }
-        let weight = self.cfg.bias.pron_weight;
-        EntityTrie::build_weighted(
-            entries,
-            |w| {
-                let prons = cache.get(w).map(Vec::as_slice).unwrap_or_default();
-                prons.iter().map(|(p, c)| (p.clone(), weight * c)).collect()
-            },
-            self.roles.word_boundary,
-            self.cfg.bias.max_prons,
-        )
-    }
-
-    /// The G2P, loaded the first time a name needs it (it costs ~80 ms and ~10 MB, which
-    /// transcription without entities does not pay). `None` if the model directory has no
-    /// G2P or it fails to load (logged): names are then pronounced from the lexicon only.
-    fn g2p(&self) -> Option<&G2p> {
-        self.g2p
-            .get_or_init(|| {
-                let dir = &self.cfg.model.dir;
-                if !dir.join(G2P_ENCODER_FILE).exists() {
-                    log::warn!(
-                        "no G2P model in {}: only names the lexicon knows can be biased toward",
-                        dir.display()
-                    );
-                    return None;
-                }
-                let t = Instant::now();
-                match G2p::load_cached(dir, self.cfg.model.cache.clone()) {
-                    Ok(g) => {
-                        log::info!("G2P loaded in {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
-                        Some(g)
-                    }
-                    Err(e) => {
-                        log::error!("{e}: only names the lexicon knows can be biased toward");
-                        None
-                    }
-                }
-            })
-            .as_ref()
-    }
-
-    /// The record of names' G2P pronunciations for this model directory and these settings
-    /// ([`PronMemo`]; nothing is remembered without a start-up cache).
-    fn open_pron_memo(&self) -> PronMemo {
-        let dir = &self.cfg.model.dir;
-        let exe = std::env::current_exe().ok();
-        let mut files = vec![
-            dir.join(G2P_ENCODER_FILE),
-            dir.join(crate::g2p::DECODER_FILE),
-            dir.join(crate::g2p::SYMBOLS_FILE),
-            dir.join(crate::model::TOKENS_FILE),
-        ];
-        files.extend(exe);
-        let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        let b = &self.cfg.bias;
-        let settings = format!(
-            "g2p_nbest {} anglicize {} g2g_variants {}",
-            b.g2p_nbest, b.anglicize, b.g2g_variants
-        );
-        PronMemo::open(
-            self.cfg.model.cache.as_ref(),
-            &paths,
-            &settings,
-            self.model.tokens().len(),
-        )
-    }
-
-    /// Pronunciations of one spoken word in model token ids with their costs (ln, at most 0:
-    /// a G2P n-best entry's score below the best, a G2G variant's cost; the lexicon's and the
-    /// G2P's best cost 0), no duplicates (a pronunciation found twice keeps the cheaper cost).
-    /// The G2P's share comes from `memo` when it has the word (the G2P is then not needed).
-    fn word_prons(&self, word: &str, memo: &mut PronMemo) -> WordProns {
-        let mut out = match memo.get(word) {
-            Some(p) => p.clone(),
-            None => {
-                let p = self.g2p_prons(word);
-                // Only what a loaded G2P said is remembered (not its absence).
-                if self.cfg.bias.g2p_nbest > 0 && self.g2p().is_some() {
-                    memo.insert(word, p.clone());
-                }
-                p
-            }
-        };
-        if let Some(id) = self.lexicon.word_id(word) {
-            for p in self.lexicon.prons_of(id) {
-                add_pron(p.to_vec(), 0.0, &mut out);
-            }
-        }
-        out
-    }
-
-    /// The G2P's pronunciations of `word` (its n-best, their English renderings and
-    /// letter-group variants; none without a G2P), as [`Recognizer::word_prons`] describes.
-    fn g2p_prons(&self, word: &str) -> WordProns {
-        let tokens = self.model.tokens();
-        let to_ids = |phones: &[String]| -> Option<Vec<u16>> {
-            let ids: Option<Vec<u16>> = crate::g2p::lexicon_phones(phones)
-                .iter()
-                .map(|p| tokens.id(p).and_then(|i| u16::try_from(i).ok()))
-                .collect();
-            ids.filter(|v| !v.is_empty())
-        };
-        let mut out: Vec<(Vec<u16>, f32)> = Vec::new();
-        let g2p = if self.cfg.bias.g2p_nbest > 0 {
-            self.g2p()
-        } else {
-            None
-        };
-        if let Some(g2p) = g2p {
-            match g2p.nbest_aligned(word, self.cfg.bias.g2p_nbest) {
-                Ok(bases) => {
-                    let best = bases.first().map_or(0.0, |b| b.log_prob);
-                    let cost = |b: &crate::g2p::Pronunciation| b.log_prob - best;
-                    for b in &bases {
-                        if let Some(ids) = to_ids(&b.phones) {
-                            add_pron(ids, cost(b), &mut out);
-                        }
-                    }
-                    // The same as an English speaker says it (foreign phones mapped).
-                    if self.cfg.bias.anglicize {
-                        for b in &bases {
-                            let phones = crate::g2p::lexicon_phones(&b.phones);
-                            let known = |p: &str| tokens.id(p).is_some();
-                            // The same pronunciation in English phones: as likely as its base.
-                            if let Some(a) = crate::g2p::anglicize::anglicize(&phones, known) {
-                                if let Some(ids) = to_ids(&a) {
-                                    add_pron(ids, cost(b), &mut out);
-                                }
-                            }
-                        }
-                    }
-                    // G2G variants: other sounds of the word's letter groups (technique 5).
-                    if self.cfg.bias.g2g_variants > 0 {
-                        let opts = crate::g2p::variants::VariantOptions {
-                            max_variants: self.cfg.bias.g2g_variants,
-                            ..Default::default()
-                        };
-                        for v in crate::g2p::variants::variants(word, &bases, &opts) {
-                            if let Some(ids) = to_ids(&v.phones) {
-                                add_pron(ids, -v.cost, &mut out);
-                            }
-                        }
-                    }
-                }
-                Err(e) => log::warn!("G2P failed on {word:?}: {e}"),
-            }
-        }
-        out
+        self.pronouncer
+            .prepare(entries, self.model.tokens(), &self.lexicon, progress)
     }
 
     /// Sets (or clears) the entities [`Recognizer::transcribe`] biases toward.

@@ -11,9 +11,9 @@
 //! gives for the same posteriors.
 
 use super::{Recognizer, Search, Transcript};
+use crate::bias::rescore::SearchMemo;
 use crate::bias::EntityTrie;
 use crate::decoder::hash::row_hash;
-use crate::decoder::rescore::SearchMemo;
 use crate::decoder::{BeamState, LanguageModel};
 use crate::lm::WordLm;
 use crate::model::Posteriors;

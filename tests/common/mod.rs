@@ -3,6 +3,7 @@
 
 use nomen::recognizer::{Recognizer, RecognizerConfig};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 
 /// The repository root.
@@ -44,4 +45,55 @@ pub fn fixture_table(dir: &str, col: usize) -> Vec<(PathBuf, String)> {
             (dir.join(f[0]), f[col].to_string())
         })
         .collect()
+}
+
+/// The `nomen` binary as a command, run in the repository root. Under qemu user-mode
+/// emulation (cross/qemu.toml) a test binary cannot exec the aarch64 `nomen` directly
+/// unless the host registered qemu with binfmt_misc (containers usually do not):
+/// cross/qemu.toml names the emulator in `NOMEN_TEST_RUNNER_AARCH64`, and it runs `nomen`.
+pub fn nomen_command() -> Command {
+    let exe = env!("CARGO_BIN_EXE_nomen");
+    let runner = std::env::var("NOMEN_TEST_RUNNER_AARCH64")
+        .ok()
+        .filter(|r| cfg!(target_arch = "aarch64") && !r.trim().is_empty());
+    let mut cmd = match runner {
+        Some(r) => {
+            let mut words = r.split_whitespace();
+            let mut c = Command::new(words.next().expect("a runner"));
+            c.args(words).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Runs `nomen ARGS` to its end.
+pub fn nomen(args: &[&str]) -> Output {
+    nomen_fed(args, None)
+}
+
+/// Runs `nomen ARGS` with `stdin` on its standard input (a pipe; `None`: none).
+pub fn nomen_fed(args: &[&str], stdin: Option<Vec<u8>>) -> Output {
+    let mut cmd = nomen_command();
+    cmd.args(args);
+    let Some(bytes) = stdin else {
+        return cmd.output().expect("run nomen");
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nomen");
+    let mut pipe = child.stdin.take().expect("piped");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        // nomen may stop reading early (a refusal): a broken pipe is not a failure here.
+        let _ = pipe.write_all(&bytes);
+    });
+    let out = child.wait_with_output().expect("run nomen");
+    writer.join().expect("writer");
+    out
 }

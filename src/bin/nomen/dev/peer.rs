@@ -5,9 +5,39 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use nomen::bias::EntityTrie;
-use nomen::recognizer::{Recognizer, SegmentPosteriors};
+use nomen::recognizer::{Recognizer, SegmentPosteriors, Transcript};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// `transcribe`'s peer exports.
+#[derive(Args)]
+pub struct DumpArgs {
+    /// Also write the log-posteriors decoded, per file and segment, to DIR (peer comparison).
+    #[arg(long, value_name = "DIR", hide = true)]
+    dump_posteriors: Option<PathBuf>,
+    /// Also append the pronunciations of every entity list used to FILE (JSONL).
+    #[arg(long, value_name = "FILE", hide = true)]
+    dump_entity_prons: Option<PathBuf>,
+}
+
+impl DumpArgs {
+    /// `--dump-entity-prons`, emptied to be appended to.
+    pub fn entity_prons(&self) -> Result<Option<PathBuf>> {
+        if let Some(p) = &self.dump_entity_prons {
+            std::fs::write(p, "").with_context(|| format!("cannot create {}", p.display()))?;
+        }
+        Ok(self.dump_entity_prons.clone())
+    }
+
+    /// `--dump-posteriors`, created.
+    pub fn posteriors(&self) -> Result<Option<PosteriorDump>> {
+        self.dump_posteriors
+            .as_deref()
+            .map(PosteriorDump::create)
+            .transpose()
+    }
+}
 
 #[derive(Args)]
 pub struct ExportArpaArgs {
@@ -32,7 +62,7 @@ pub fn export_arpa(args: ExportArpaArgs) -> Result<()> {
         Some(p) => p,
         None => match args.models {
             Some(d) => d,
-            None => crate::find_models_dir()?,
+            None => crate::model_args::find_models_dir()?,
         }
         .join(nomen::recognizer::LM_FILE),
     };
@@ -87,6 +117,27 @@ impl PosteriorDump {
             index: std::io::BufWriter::new(index),
             files: 0,
         })
+    }
+
+    /// Transcribes one job whole (not in streamed segments, as `transcribe` does: the same
+    /// text for files that fit in memory), writing the posteriors it decoded.
+    pub fn transcribe(
+        &mut self,
+        rec: &Recognizer,
+        job: &crate::transcribe::Job,
+        bias: Option<&EntityTrie>,
+        audio_s: &mut f64,
+    ) -> Result<Transcript, nomen::recognizer::Error> {
+        let a = nomen::audio::load_wav(&job.path)?;
+        *audio_s += a.duration_s();
+        crate::transcribe::warn_about_audio(&job.path, a.truncated, a.non_finite);
+        let segments = rec.segment_posteriors(&a)?;
+        let t = Instant::now();
+        let out = rec.decode_segments(&segments, bias);
+        let decode_s = t.elapsed().as_secs_f64();
+        self.write(&job.id, job.bias_list.as_deref(), &segments, decode_s)
+            .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
+        Ok(out)
     }
 
     /// One utterance: its segments as [`Recognizer::segment_posteriors`] gives them, and how

@@ -7,8 +7,8 @@
 //! near exact: short spans need an exact match, longer ones allow one edit per
 //! `units_per_edit` units, so ordinary words are not turned into names.
 
-use super::{DecodedWord, TokenRoles};
 use crate::bias::EntityTrie;
+use crate::decoder::{DecodedWord, TokenRoles};
 
 /// Settings of the lookup.
 #[derive(Debug, Clone, Copy, PartialEq)]

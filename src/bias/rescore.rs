@@ -14,8 +14,8 @@
 
 use super::confusion::Confusions;
 use super::similar::SimilarUnits;
-use super::{DecodedWord, DecoderConfig, LanguageModel, TokenRoles};
 use crate::bias::{BiasConfig, EntityTrie};
+use crate::decoder::{DecodedWord, DecoderConfig, LanguageModel, TokenRoles};
 use crate::lexicon::{Lexicon, WordId, ROOT};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -189,7 +189,7 @@ impl Frames {
         };
         for row in data.chunks_exact(v) {
             if hash_rows {
-                f.row_hash.push(super::hash::row_hash(row));
+                f.row_hash.push(crate::decoder::hash::row_hash(row));
             }
             // A frame of NaN or -inf carries no evidence.
             let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);

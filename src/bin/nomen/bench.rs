@@ -42,7 +42,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "python3")]
     python: String,
     #[command(flatten)]
-    model: crate::ModelArgs,
+    model: crate::model_args::ModelArgs,
 }
 
 /// The bundled speech samples (`tests/fixtures/audio/*.wav`): looked for in the working

@@ -13,7 +13,7 @@
 //! per frame (how much rarer that confusion is than hearing `u` right), kept where the pair
 //! was seen at least [`MIN_COUNT`] times and the cost is above the floor.
 
-use super::TokenRoles;
+use crate::decoder::TokenRoles;
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -1,9 +1,9 @@
 //! `nomen confusions`: counts which unit the acoustic model hears for each unit said, over
-//! transcribed audio (see `nomen::decoder::confusion` and `tools/make_confusions.py`).
+//! transcribed audio (see `nomen::bias::confusion` and `tools/make_confusions.py`).
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use nomen::decoder::confusion::ConfusionCounts;
+use nomen::bias::confusion::ConfusionCounts;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -14,7 +14,7 @@ pub struct ConfusionArgs {
     #[arg(long, value_name = "M.jsonl")]
     manifest: PathBuf,
     #[command(flatten)]
-    model: crate::ModelArgs,
+    model: crate::model_args::ModelArgs,
 }
 
 /// Prints `said<TAB>heard<TAB>count` lines, most frequent first.

@@ -1,0 +1,329 @@
+//! `nomen listen`: live dictation from the microphone or a WAV file through the pipeline.
+
+use crate::lists::{prepare_entities, read_entity_list, reload_lists};
+use crate::model_args::ModelArgs;
+use crate::Format;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use nomen::recognizer::Recognizer;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct ListenArgs {
+    /// Stream this WAV file through the live pipeline instead of the microphone.
+    #[arg(long, value_name = "WAV")]
+    input: Option<PathBuf>,
+    /// With --input: feed the file at real-time pace, as a microphone would (else as fast as
+    /// possible, every partial computed).
+    #[arg(long, requires = "input")]
+    realtime: bool,
+    /// With --input: seconds of quiet (white noise at -70 dBFS) streamed after the file, as a
+    /// microphone would go on listening (the endpoint then comes from trailing silence, not
+    /// the end of the file).
+    #[arg(long, value_name = "S", requires = "input", default_value_t = 0.0)]
+    append_silence: f32,
+    /// Entity list to bias toward (repeatable): plain text, CSV or vCard.
+    #[arg(long = "entities", value_name = "FILE")]
+    entities: Vec<PathBuf>,
+    /// Input device (a name, or part of one, as --list-devices shows); default: the
+    /// system's default input.
+    #[arg(long, value_name = "NAME", conflicts_with = "input")]
+    device: Option<String>,
+    /// List the input devices and exit.
+    #[arg(long)]
+    list_devices: bool,
+    /// Output: text (partial line rewritten in place on a terminal, final lines kept) or
+    /// JSONL events {"type":"partial"|"final"|"error","text","entities","start","end","latency_ms"}.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Silence after speech that ends an utterance (seconds).
+    #[arg(long, default_value_t = 0.6, value_name = "S")]
+    trailing_silence: f32,
+    /// Early finals: a pause this long ends the sentence when its last words end a sentence
+    /// for the language model (seconds; 0: only --trailing-silence ends an utterance). What
+    /// is said before --trailing-silence then comes as new words of the same utterance.
+    #[arg(long, default_value_t = 0.16, value_name = "S")]
+    early_final: f32,
+    /// With --early-final: the pause after which the sentence so far is decoded, so that
+    /// its result is ready when the pause reaches --early-final (seconds).
+    #[arg(long, default_value_t = 0.08, value_name = "S")]
+    early_check: f32,
+    /// With --early-final: how likely the last words must end a sentence, as the natural
+    /// log of the language model's p(</s> | last words); -inf: at any pause.
+    #[arg(long, default_value_t = nomen::pipeline::DEFAULT_SENTENCE_END_MIN, value_name = "LN_P",
+          allow_negative_numbers = true)]
+    sentence_end_min: f32,
+    /// Audio between partial results (seconds); 0: finals only.
+    #[arg(long, default_value_t = 0.3, value_name = "S")]
+    partial_interval: f32,
+    /// Longest utterance (seconds): longer speech is cut.
+    #[arg(long, default_value_t = 20.0, value_name = "S")]
+    max_utterance: f32,
+    /// Partial results from the whole-utterance model run again over the utterance so far
+    /// for each one (their cost grows with the utterance's length), instead of the
+    /// streaming model (whose frames see no audio after each partial).
+    #[arg(long)]
+    whole_partials: bool,
+    /// How long to try to reopen a lost input device before exiting (seconds).
+    #[arg(long, default_value_t = 10.0, value_name = "S")]
+    reconnect: f32,
+    /// No session summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+/// Ctrl-C (and SIGTERM): the first asks the session to stop (the pending final is flushed),
+/// a second one exits at once.
+#[cfg(unix)]
+mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static HIT: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(_: libc::c_int) {
+        if HIT.swap(true, Ordering::SeqCst) {
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { libc::_exit(130) };
+        }
+    }
+
+    pub fn install() {
+        let handler = on_signal as extern "C" fn(libc::c_int);
+        // SAFETY: the handler only touches an atomic and calls _exit.
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+            libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+        }
+    }
+
+    pub fn hit() -> bool {
+        HIT.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(not(unix))]
+mod interrupt {
+    pub fn install() {}
+    pub fn hit() -> bool {
+        false
+    }
+}
+
+pub fn run(args: ListenArgs) -> Result<bool> {
+    use nomen::pipeline::{self, Event, EventKind, PartialPolicy, Pipeline, PipelineConfig};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    if args.list_devices {
+        #[cfg(feature = "mic")]
+        {
+            let devices = nomen::pipeline::mic::list_devices().context("cannot list devices")?;
+            if devices.is_empty() {
+                bail!("no audio input devices found");
+            }
+            for d in devices {
+                let mark = if d.is_default { " (default)" } else { "" };
+                println!("{}{mark}\t{}\t{}", d.name, d.description, d.config);
+            }
+            return Ok(true);
+        }
+        #[cfg(not(feature = "mic"))]
+        bail!("this nomen was built without microphone support (cargo feature `mic`); use --input WAV");
+    }
+    for (name, v, lo, hi) in [
+        ("--trailing-silence", args.trailing_silence, 0.05, 10.0),
+        ("--partial-interval", args.partial_interval, 0.0, 60.0),
+        ("--max-utterance", args.max_utterance, 2.0, 60.0),
+        ("--reconnect", args.reconnect, 0.0, 3600.0),
+        ("--append-silence", args.append_silence, 0.0, 3600.0),
+        ("--early-final", args.early_final, 0.0, 10.0),
+        ("--early-check", args.early_check, 0.0, 10.0),
+    ] {
+        if !(v >= lo && v <= hi) {
+            bail!("{name} must be between {lo} and {hi} seconds");
+        }
+    }
+    #[cfg(not(feature = "mic"))]
+    if args.input.is_none() {
+        bail!("this nomen was built without microphone support (cargo feature `mic`); use --input WAV");
+    }
+    let source = match &args.input {
+        Some(p) => {
+            let mut src = pipeline::WavSource::open(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            src.append_silence(args.append_silence, -70.0);
+            Some(src)
+        }
+        None => None,
+    };
+    let mut rec_cfg = args.model.config()?;
+    rec_cfg.model.streaming = !args.whole_partials && args.partial_interval > 0.0;
+    let rec = Arc::new(Recognizer::load(rec_cfg).context("cannot load the recognizer")?);
+    // Changed lists are reloaded while listening (checked once a second, from now on).
+    let mut watcher = nomen::entities::watch::ListWatcher::new(&args.entities);
+    let mut reloading: Option<std::thread::JoinHandle<()>> = None;
+    let mut entries = Vec::new();
+    for f in &args.entities {
+        entries.extend(read_entity_list(f)?);
+    }
+    let bias = if entries.is_empty() {
+        None
+    } else {
+        prepare_entities(&rec, entries, args.quiet).map(Arc::new)
+    };
+    let mut cfg = PipelineConfig::default();
+    cfg.endpoint.trailing_silence_s = args.trailing_silence;
+    cfg.endpoint.partial_interval_s = args.partial_interval;
+    cfg.endpoint.max_utterance_s = args.max_utterance;
+    // Utterances are padded (and their level set) as offline segments are.
+    cfg.endpoint.segment = rec.config().segment;
+    cfg.endpoint.early_final_s = args.early_final;
+    cfg.endpoint.early_check_s = args.early_check;
+    if args.sentence_end_min.is_nan() {
+        bail!("--sentence-end-min must be a number (or -inf)");
+    }
+    cfg.sentence_end_min = args.sentence_end_min;
+    cfg.partials = if source.is_some() && !args.realtime {
+        PartialPolicy::All
+    } else {
+        PartialPolicy::Latest
+    };
+    interrupt::install();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (input_tx, input_rx) = pipeline::input_channel();
+    let mut feeder = None;
+    #[cfg(feature = "mic")]
+    let mut mic = None;
+    match source {
+        Some(src) => {
+            let pacing = if args.realtime {
+                pipeline::Pacing::Realtime
+            } else {
+                pipeline::Pacing::Fast
+            };
+            let ring = (src.rate() as usize) * 2;
+            use nomen::pipeline::SampleSource;
+            feeder = Some(pipeline::spawn_feeder(
+                Box::new(src),
+                pacing,
+                ring,
+                input_tx,
+                stop.clone(),
+            ));
+        }
+        None => {
+            #[cfg(feature = "mic")]
+            {
+                let opts = pipeline::mic::MicOptions {
+                    device: args.device.clone(),
+                    ring_s: 2.0,
+                    reconnect_s: args.reconnect,
+                };
+                let (desc, handle) = pipeline::mic::start(opts, input_tx, stop.clone())?;
+                if !args.quiet {
+                    eprintln!("nomen: listening on {desc}; Ctrl-C to stop");
+                }
+                mic = Some(handle);
+            }
+            #[cfg(not(feature = "mic"))]
+            drop(input_tx);
+        }
+    }
+    let pipe = Pipeline::start(rec.clone(), bias, cfg, input_rx);
+    let mut next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal() && args.format == Format::Text;
+    let mut out = stdout.lock();
+    let mut partial_shown = false;
+    loop {
+        if interrupt::hit() && !stop.swap(true, Ordering::SeqCst) && !args.quiet {
+            if partial_shown {
+                writeln!(out)?;
+                partial_shown = false;
+            }
+            eprintln!("nomen: stopping (finishing the current utterance)");
+        }
+        if !args.entities.is_empty() && std::time::Instant::now() >= next_check {
+            next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            // One reload at a time, on its own thread: a big list takes seconds to prepare
+            // and results keep coming meanwhile (with the previous list).
+            if reloading.as_ref().is_none_or(|h| h.is_finished()) && watcher.changed() {
+                let (rec, paths, handle) = (
+                    rec.clone(),
+                    watcher.paths().to_vec(),
+                    pipe.entities().clone(),
+                );
+                let quiet = args.quiet;
+                reloading = Some(std::thread::spawn(move || {
+                    reload_lists(&rec, &paths, &handle, quiet)
+                }));
+            }
+        }
+        let ev: Event = match pipe
+            .events()
+            .recv_timeout(std::time::Duration::from_millis(50))
+        {
+            Ok(ev) => ev,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        match args.format {
+            Format::Jsonl => writeln!(out, "{}", ev.to_json())?,
+            Format::Text => match ev.kind {
+                EventKind::Partial if tty => {
+                    write!(out, "\r\x1b[K{}", ev.text)?;
+                    partial_shown = true;
+                }
+                EventKind::Partial => {}
+                EventKind::Final => {
+                    if tty {
+                        write!(out, "\r\x1b[K")?;
+                    }
+                    if !ev.text.is_empty() {
+                        writeln!(out, "{}", ev.text)?;
+                    }
+                    partial_shown = false;
+                }
+                EventKind::Error => {
+                    if partial_shown {
+                        writeln!(out)?;
+                        partial_shown = false;
+                    }
+                    out.flush()?;
+                    eprintln!("nomen: {}", ev.text);
+                }
+            },
+        }
+        out.flush()?;
+    }
+    if partial_shown {
+        writeln!(out)?;
+    }
+    let stats = pipe.join();
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    // A lost device that did not come back ends the session with exit code 1.
+    #[cfg(feature = "mic")]
+    let ok = !matches!(
+        mic.map(|m| m.join()),
+        Some(Ok(pipeline::mic::MicEnd::Lost(_)))
+    );
+    #[cfg(not(feature = "mic"))]
+    let ok = true;
+    if !args.quiet {
+        eprintln!(
+            "nomen: {:.1} s of audio, {} final ({} early) and {} partial results ({} stale partials skipped), {} frames dropped",
+            stats.samples_16k as f64 / 16_000.0,
+            stats.finals,
+            stats.early_finals,
+            stats.partials,
+            stats.partials_skipped,
+            stats.dropped_frames
+        );
+    }
+    Ok(ok)
+}

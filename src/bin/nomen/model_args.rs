@@ -1,0 +1,331 @@
+//! The flags every subcommand shares (models, search, biasing, padding) and how they map
+//! onto the library's [`RecognizerConfig`].
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use nomen::audio::pad::Fill;
+use nomen::model::{ModelKind, Precision};
+use nomen::recognizer::{Recognizer, RecognizerConfig, Search};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SearchArg {
+    /// Lexicon + LM beam search.
+    Beam,
+    /// Greedy phones snapped to the nearest lexicon word (baseline).
+    Greedy,
+}
+
+/// Where the models are and how to search: shared by all subcommands.
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// Model directory (default: $NOMEN_MODELS, ./models-quantized, or next to the binary).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// Acoustic model: whisper-tiny (nomen's own: the Whisper tiny.en encoder with a CTC
+    /// phone head trained on synthesized speech) or hama (hama 1.3.13's CTC phone model,
+    /// the default before; also the only one with --precision int8).
+    #[arg(long, value_name = "NAME", value_parser = parse_model_kind, default_value = "whisper-tiny")]
+    acoustic_model: ModelKind,
+    /// Acoustic model precision.
+    #[arg(long, value_parser = parse_precision, default_value = "fp32")]
+    precision: Precision,
+    /// Word LM file (sphinx binary trie or ARPA); default: <models>/en-us.lm.bin.
+    #[arg(long, value_name = "FILE")]
+    lm: Option<PathBuf>,
+    /// Lexicon file (`word<TAB>phones`); default: <models>/lexicon.txt.
+    #[arg(long, value_name = "FILE")]
+    lexicon: Option<PathBuf>,
+    /// Hypotheses kept per frame.
+    #[arg(long)]
+    beam: Option<usize>,
+    /// Score window of the beam (natural-log units).
+    #[arg(long)]
+    beam_threshold: Option<f32>,
+    /// LM weight.
+    #[arg(long)]
+    lm_weight: Option<f32>,
+    /// Score added per word.
+    #[arg(long)]
+    word_bonus: Option<f32>,
+    /// Score added per word-boundary token.
+    #[arg(long)]
+    boundary_bonus: Option<f32>,
+    /// Search.
+    #[arg(long, value_enum, default_value = "beam")]
+    search: SearchArg,
+    /// Biasing: largest adaptive boost per unit inside an entity (ln units).
+    #[arg(long)]
+    phone_boost: Option<f32>,
+    /// Biasing: gap to the frame's best unit at which the adaptive boost reaches zero.
+    #[arg(long)]
+    gap_scale: Option<f32>,
+    /// Biasing: ln p(entity class) for the class LM.
+    #[arg(long)]
+    class_logprob: Option<f32>,
+    /// Biasing: bonus when an entity completes (times its list weight).
+    #[arg(long)]
+    entity_bonus: Option<f32>,
+    /// Biasing: score added when a given or family name alone, shorter than 5 units,
+    /// completes (negative).
+    #[arg(long)]
+    short_penalty: Option<f32>,
+    /// Biasing: lists longer than this many entries give each entry ln(length / this)
+    /// less score (0: off).
+    #[arg(long)]
+    list_size_ref: Option<usize>,
+    /// Biasing: subtracted when a family name said alone completes (it is rarer in speech
+    /// than the whole name or the given name).
+    #[arg(long)]
+    family_penalty: Option<f32>,
+    /// Biasing: G2G pronunciation variants per word (technique 5; 0 turns them off).
+    #[arg(long)]
+    g2g_variants: Option<usize>,
+    /// Biasing: G2P n-best pronunciations per word (0: lexicon pronunciations only).
+    #[arg(long)]
+    g2p_nbest: Option<usize>,
+    /// Biasing: most pronunciations kept per entry (a multi-word name's combinations of its
+    /// words' variants, each with and without the word boundary between them).
+    #[arg(long)]
+    max_prons: Option<usize>,
+    /// Biasing: weight of a pronunciation's own cost (a G2P n-best entry's score below the
+    /// best, a G2G variant's cost); 0: all pronunciations count the same.
+    #[arg(long)]
+    pron_weight: Option<f32>,
+    /// Biasing: add English renderings of names the G2P pronounces in another language's
+    /// phones (off by default: measured, it does not help on the dev set).
+    #[arg(long)]
+    anglicize: bool,
+    /// Biasing: turn off adaptive boosting (technique 1).
+    #[arg(long)]
+    no_adaptive: bool,
+    /// Biasing: turn off the class LM (technique 2; entities then get no LM score).
+    #[arg(long)]
+    no_class_lm: bool,
+    /// Biasing: turn off the pronunciation lookup after decoding (technique 4).
+    #[arg(long)]
+    no_lookup: bool,
+    /// Biasing: turn off phonetic-distance rescoring after decoding (technique 3).
+    #[arg(long)]
+    no_rescore: bool,
+    /// Biasing, rescoring: use the learned unit confusion costs (confusions.tsv, from
+    /// tools/make_confusions.py) instead of the similar-phone groups (off by default:
+    /// measured, it finds fewer names on dev).
+    #[arg(long)]
+    confusions: bool,
+    /// Biasing, rescoring: rescore this many of the search's best hypotheses (those within
+    /// 2 ln units of the best) and keep the best rescored one (1: the best alone).
+    #[arg(long, value_name = "N")]
+    rescore_nbest: Option<usize>,
+    /// Biasing, rescoring: most one frame of a unit may cost below the frame's best (ln units).
+    #[arg(long)]
+    rescore_floor: Option<f32>,
+    /// Biasing, rescoring: how much better an entity must explain a span to replace it.
+    #[arg(long)]
+    rescore_margin: Option<f32>,
+    /// Biasing, rescoring: cost per frame of a similar unit standing for a name's unit.
+    #[arg(long)]
+    rescore_similar: Option<f32>,
+    /// Biasing, rescoring: bonus for completing a given or family name heard in the span.
+    #[arg(long)]
+    rescore_anchor: Option<f32>,
+    /// Biasing, rescoring: most a name may cost per unit (in floors) to get that bonus.
+    #[arg(long)]
+    rescore_anchor_cost: Option<f32>,
+    /// Acoustic-model plans specialized to an input length kept in memory (0: one plan for
+    /// any length, about 2.7x slower but smallest; at most 8).
+    #[arg(long, value_name = "N")]
+    length_plans: Option<usize>,
+    /// Hash every model file at start-up, even one verified before and unchanged since (by
+    /// default a stamp in $NOMEN_CACHE_DIR, $XDG_CACHE_HOME/nomen or ~/.cache/nomen spares
+    /// hashing an unchanged file again; NOMEN_CACHE_DIR= turns that off too).
+    #[arg(long)]
+    recheck_models: bool,
+    /// Audio the model hears before the first speech frame of an utterance or segment
+    /// (seconds).
+    #[arg(long, value_name = "S")]
+    pre_roll: Option<f32>,
+    /// Audio the model hears after the last speech frame of an utterance or segment
+    /// (seconds): what follows in the input, the rest made up (--pad-fill).
+    #[arg(long, value_name = "S")]
+    post_roll: Option<f32>,
+    /// How the part of the post-roll the input lacks, and the model's lead-in, are made
+    /// up: the quiet heard next to the speech played back and forth, or digital silence.
+    #[arg(long, value_enum, value_name = "HOW")]
+    pad_fill: Option<FillArg>,
+    /// Speech quieter than this (dBFS, the loud 5% of an utterance's 10 ms frames) is raised
+    /// to it, by at most 30 dB and without clipping; `off`: never.
+    #[arg(long, value_name = "DB|off", value_parser = parse_level_floor, allow_negative_numbers = true)]
+    level_floor: Option<f32>,
+    /// Keep the input's DC offset (by default a 10 Hz high-pass removes it).
+    #[arg(long)]
+    keep_dc: bool,
+}
+
+fn parse_level_floor(s: &str) -> Result<f32, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(f32::NEG_INFINITY);
+    }
+    s.parse::<f32>()
+        .map_err(|_| format!("{s:?} is not a level in dBFS or `off`"))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FillArg {
+    /// The quiet heard next to the speech, played back and forth.
+    Mirror,
+    /// Digital silence.
+    Silence,
+}
+
+fn parse_model_kind(s: &str) -> Result<ModelKind, String> {
+    s.parse()
+        .map_err(|e: nomen::model::ModelError| e.to_string())
+}
+
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    s.parse()
+        .map_err(|e: nomen::model::ModelError| e.to_string())
+}
+
+impl ModelArgs {
+    /// Builds the recognizer configuration.
+    pub fn config(&self) -> Result<RecognizerConfig> {
+        let dir = match &self.models {
+            Some(d) => d.clone(),
+            None => find_models_dir()?,
+        };
+        let mut cfg = RecognizerConfig::with_dir(dir);
+        cfg.set_model_kind(self.acoustic_model);
+        cfg.model.precision = self.precision;
+        cfg.model.cache = if self.recheck_models {
+            None
+        } else {
+            nomen::cache::StartupCache::user_default()
+        };
+        if let Some(n) = self.length_plans {
+            cfg.model.length_plans = n;
+        }
+        let pad = &mut cfg.segment.padding;
+        pad.pre_roll_s = self.pre_roll.unwrap_or(pad.pre_roll_s);
+        pad.post_roll_s = self.post_roll.unwrap_or(pad.post_roll_s);
+        pad.fill = match self.pad_fill {
+            Some(FillArg::Mirror) => Fill::Mirror,
+            Some(FillArg::Silence) => Fill::Silence,
+            None => pad.fill,
+        };
+        if let Err(e) = pad.validate() {
+            bail!("--pre-roll/--post-roll: {e}");
+        }
+        let level = &mut cfg.segment.level;
+        level.min_speech_db = self.level_floor.unwrap_or(level.min_speech_db);
+        level.remove_dc = !self.keep_dc;
+        if let Err(e) = level.validate() {
+            bail!("--level-floor: {e}");
+        }
+        let b = &mut cfg.bias;
+        b.phone_boost = self.phone_boost.unwrap_or(b.phone_boost);
+        b.gap_scale = self.gap_scale.unwrap_or(b.gap_scale);
+        b.class_logprob = self.class_logprob.unwrap_or(b.class_logprob);
+        b.entity_bonus = self.entity_bonus.unwrap_or(b.entity_bonus);
+        b.short_penalty = self.short_penalty.unwrap_or(b.short_penalty);
+        b.family_penalty = self.family_penalty.unwrap_or(b.family_penalty);
+        b.list_size_ref = self.list_size_ref.unwrap_or(b.list_size_ref);
+        b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
+        b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).min(16);
+        b.max_prons = self.max_prons.unwrap_or(b.max_prons).clamp(1, 256);
+        b.pron_weight = self.pron_weight.unwrap_or(b.pron_weight);
+        if !b.pron_weight.is_finite() || b.pron_weight < 0.0 {
+            bail!("--pron-weight must be a finite number of at least 0");
+        }
+        b.adaptive = !self.no_adaptive;
+        b.anglicize = self.anglicize || b.anglicize;
+        b.class_lm = !self.no_class_lm;
+        b.lookup = !self.no_lookup;
+        b.rescore = !self.no_rescore;
+        b.rescore_confusions = self.confusions || b.rescore_confusions;
+        b.rescore_nbest = self.rescore_nbest.unwrap_or(b.rescore_nbest).clamp(1, 16);
+        b.rescore_floor = self.rescore_floor.unwrap_or(b.rescore_floor);
+        b.rescore_margin = self.rescore_margin.unwrap_or(b.rescore_margin);
+        b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);
+        b.rescore_anchor = self.rescore_anchor.unwrap_or(b.rescore_anchor);
+        b.rescore_anchor_cost = self.rescore_anchor_cost.unwrap_or(b.rescore_anchor_cost);
+        if b.gap_scale.is_nan() || b.gap_scale <= 0.0 {
+            bail!("--gap-scale must be positive");
+        }
+        if !b.rescore_floor.is_finite() || b.rescore_floor <= 0.0 {
+            bail!("--rescore-floor must be a positive number");
+        }
+        cfg.lm = self.lm.clone();
+        cfg.lexicon = self.lexicon.clone();
+        let d = &mut cfg.decoder;
+        // The model's own defaults (set_model_kind), which flags override.
+        let def = *d;
+        d.beam_size = self.beam.unwrap_or(def.beam_size);
+        d.beam_threshold = self.beam_threshold.unwrap_or(def.beam_threshold);
+        d.lm_weight = self.lm_weight.unwrap_or(def.lm_weight);
+        d.word_bonus = self.word_bonus.unwrap_or(def.word_bonus);
+        d.boundary_bonus = self.boundary_bonus.unwrap_or(def.boundary_bonus);
+        if d.beam_size == 0 || d.beam_size > 100_000 {
+            bail!("--beam must be between 1 and 100000");
+        }
+        for (name, v) in [
+            ("--phone-boost", cfg.bias.phone_boost),
+            ("--class-logprob", cfg.bias.class_logprob),
+            ("--entity-bonus", cfg.bias.entity_bonus),
+            ("--short-penalty", cfg.bias.short_penalty),
+            ("--family-penalty", cfg.bias.family_penalty),
+            ("--rescore-margin", cfg.bias.rescore_margin),
+            ("--rescore-similar", cfg.bias.rescore_similar),
+            ("--rescore-anchor", cfg.bias.rescore_anchor),
+            ("--rescore-anchor-cost", cfg.bias.rescore_anchor_cost),
+            ("--beam-threshold", d.beam_threshold),
+            ("--lm-weight", d.lm_weight),
+            ("--word-bonus", d.word_bonus),
+            ("--boundary-bonus", d.boundary_bonus),
+        ] {
+            if !v.is_finite() {
+                bail!("{name} must be a finite number");
+            }
+        }
+        cfg.search = match self.search {
+            SearchArg::Beam => Search::Beam,
+            SearchArg::Greedy => Search::Greedy,
+        };
+        Ok(cfg)
+    }
+
+    /// Loads the recognizer, with a clear error.
+    pub fn load(&self) -> Result<Recognizer> {
+        let cfg = self.config()?;
+        Recognizer::load(cfg).context("cannot load the recognizer")
+    }
+}
+
+pub fn find_models_dir() -> Result<PathBuf> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(d) = std::env::var_os("NOMEN_MODELS") {
+        candidates.push(PathBuf::from(d));
+    }
+    candidates.push(PathBuf::from("models-quantized"));
+    if let Ok(exe) = std::env::current_exe() {
+        // Next to an installed binary, or the repository of a `cargo build` binary.
+        for up in exe.ancestors().skip(1).take(4) {
+            candidates.push(up.join("models-quantized"));
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models-quantized"));
+    for c in &candidates {
+        if c.join("SHA256SUMS").is_file() {
+            return Ok(c.clone());
+        }
+    }
+    bail!(
+        "no model directory found (looked in {}); pass --models DIR or set NOMEN_MODELS",
+        candidates
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
