@@ -213,7 +213,10 @@ fn missing_model_dir_and_bad_flags_are_clear_errors() {
         "NaN",
         &fixture("flite_kitchen_lights.wav"),
     ]);
-    assert_clean_failure(&out, "--rescore-anchor-cost must be a finite number");
+    assert_clean_failure(
+        &out,
+        "--rescore-anchor-cost must be within -100..=100, got NaN",
+    );
     let out = nomen(&["transcribe"]);
     assert_clean_failure(&out, "nothing to transcribe");
     let m = tmp("bad.jsonl");
@@ -336,22 +339,46 @@ fn piped_wav_is_transcribed_and_one_longer_than_30_minutes_refused() {
 fn out_of_range_search_and_model_settings_are_refused_with_their_range() {
     let f = fixture("flite_kitchen_lights.wav");
     for (flag, value, want) in [
-        ("--beam-threshold", "0", "beam_threshold must be above 0"),
-        ("--beam-threshold", "-3", "beam_threshold must be above 0"),
-        ("--lm-weight", "1e38", "lm_weight must be within 0..=10"),
+        ("--beam-threshold", "0", "--beam-threshold must be above 0"),
+        ("--beam-threshold", "-3", "--beam-threshold must be above 0"),
+        ("--lm-weight", "1e38", "--lm-weight must be within 0..=10"),
         (
             "--word-bonus",
             "1e30",
-            "word_bonus must be within -100..=100",
+            "--word-bonus must be within -100..=100",
         ),
         (
             "--length-plans",
             "1000000",
-            "length_plans must be within 0..=8",
+            "--length-plans must be within 0..=8",
         ),
     ] {
         let arg = format!("{flag}={value}");
         let out = nomen(&["transcribe", &arg, &f]);
+        assert_clean_failure(&out, want);
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+    }
+    // The live settings: the library's checks, said with the flag's name.
+    for (flag, value, want) in [
+        (
+            "--trailing-silence",
+            "0",
+            "--trailing-silence must be between 0.05 and 10 seconds, got 0",
+        ),
+        (
+            "--max-utterance",
+            "NaN",
+            "--max-utterance must be between 2 and 60 seconds",
+        ),
+        ("--sentence-end-min", "NaN", "--sentence-end-min must be"),
+        (
+            "--pre-roll",
+            "-1",
+            "--pre-roll must be between 0 and 10 seconds",
+        ),
+    ] {
+        let arg = format!("{flag}={value}");
+        let out = nomen(&["listen", "--input", &f, &arg]);
         assert_clean_failure(&out, want);
         assert_eq!(out.status.code(), Some(2), "{arg}");
     }

@@ -77,7 +77,7 @@ fn run_on(
         tx,
         stop,
     );
-    let p = Pipeline::start(rec, None, cfg, rx);
+    let p = Pipeline::start(rec, None, cfg, rx).expect("valid settings");
     let mut events = Vec::new();
     while let Ok(ev) = p.events().recv() {
         events.push((Instant::now(), ev));
@@ -250,7 +250,7 @@ fn a_starved_consumer_drops_frames_and_the_exact_count_is_reported() {
     tx.send(InputMsg::Stream(stream)).unwrap();
     drop(tx);
     drop(writer);
-    let p = Pipeline::start(rec(), None, PipelineConfig::default(), rx);
+    let p = Pipeline::start(rec(), None, PipelineConfig::default(), rx).expect("valid settings");
     let events: Vec<Event> = p.events().iter().collect();
     let stats = p.join();
     assert_eq!(stats.dropped_frames, (n - 16_000) as u64);

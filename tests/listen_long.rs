@@ -82,7 +82,7 @@ fn one_hour_stream_keeps_memory_flat_and_hears_speech_after_minutes_of_noise() {
         partials: PartialPolicy::All,
         ..Default::default()
     };
-    let p = Pipeline::start(rec, None, cfg, rx);
+    let p = Pipeline::start(rec, None, cfg, rx).expect("valid settings");
     let mut finals = Vec::new();
     let mut rss = Vec::new();
     while let Ok(ev) = p.events().recv() {

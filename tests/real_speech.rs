@@ -99,7 +99,7 @@ fn the_live_pipeline_hears_what_transcribe_hears() {
         // tests/listen.rs; each re-runs the model over the utterance so far, which under
         // aarch64 emulation costs minutes for these four files).
         cfg.endpoint.partial_interval_s = 0.0;
-        let p = Pipeline::start(rec.clone(), None, cfg, rx);
+        let p = Pipeline::start(rec.clone(), None, cfg, rx).expect("valid settings");
         let mut finals = Vec::new();
         while let Ok(ev) = p.events().recv() {
             if ev.kind == EventKind::Final {

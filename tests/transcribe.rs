@@ -196,3 +196,25 @@ fn two_minute_recording_decodes_as_well_as_its_pieces() {
     let last = t.words.last().unwrap();
     assert!(last.end as f64 > secs - 5.0 && last.end as f64 <= secs + 0.05);
 }
+
+#[test]
+fn settings_out_of_range_are_refused_by_the_library_with_their_name() {
+    // A library caller gets the same checks as the command line: nothing loads or starts.
+    let mut cfg = RecognizerConfig::with_dir(root().join("models-quantized"));
+    cfg.decoder.beam_threshold = f32::NAN;
+    match Recognizer::load(cfg) {
+        Err(nomen::Error::Config(e)) => assert_eq!(e.field, "beam_threshold", "{e}"),
+        other => panic!("expected a configuration error, got {:?}", other.err()),
+    }
+    let mut cfg = RecognizerConfig::with_dir(root().join("models-quantized"));
+    cfg.segment.padding.post_roll_s = -1.0;
+    assert_eq!(cfg.validate().unwrap_err().field, "post_roll_s");
+
+    let mut live = nomen::PipelineConfig::default();
+    live.endpoint.trailing_silence_s = f32::NAN;
+    let (_tx, rx) = nomen::pipeline::input_channel();
+    let e = nomen::Pipeline::start(common::shared_recognizer(), None, live, rx)
+        .err()
+        .expect("refused");
+    assert_eq!(e.field, "trailing_silence_s", "{e}");
+}

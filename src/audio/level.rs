@@ -92,28 +92,26 @@ impl Default for LevelConfig {
 impl LevelConfig {
     /// Checks the settings: `min_speech_db` from -120 to 0 dBFS (or `-inf`), `max_gain_db`
     /// from 0 to 60 dB, `max_peak` above 0 and at most 1.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ConfigError;
         if !(self.min_speech_db == f32::NEG_INFINITY
             || (-120.0..=0.0).contains(&self.min_speech_db))
         {
-            return Err(format!(
-                "min_speech_db must be between -120 and 0 dBFS, or -inf (got {})",
-                self.min_speech_db
+            return Err(ConfigError::new(
+                "min_speech_db",
+                format!(
+                    "must be between -120 and 0 dBFS, or -inf, got {}",
+                    self.min_speech_db
+                ),
             ));
         }
         if !(0.0..=60.0).contains(&self.max_gain_db) {
-            return Err(format!(
-                "max_gain_db must be between 0 and 60 dB (got {})",
-                self.max_gain_db
+            return Err(ConfigError::new(
+                "max_gain_db",
+                format!("must be between 0 and 60 dB, got {}", self.max_gain_db),
             ));
         }
-        if !(self.max_peak > 0.0 && self.max_peak <= 1.0) {
-            return Err(format!(
-                "max_peak must be above 0 and at most 1 (got {})",
-                self.max_peak
-            ));
-        }
-        Ok(())
+        crate::ranges::positive("max_peak", self.max_peak, 1.0)
     }
 
     /// The gain (linear, at least 1) that brings the speech in `samples` (16 kHz) up to the

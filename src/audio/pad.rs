@@ -58,19 +58,11 @@ pub const MAX_ROLL_S: f32 = 10.0;
 impl Padding {
     /// Checks the settings: both rolls and `min_quiet_s` finite, from 0 to [`MAX_ROLL_S`]
     /// seconds.
-    pub fn validate(&self) -> Result<(), String> {
-        for (name, v) in [
-            ("pre_roll_s", self.pre_roll_s),
-            ("post_roll_s", self.post_roll_s),
-            ("min_quiet_s", self.min_quiet_s),
-        ] {
-            if !(0.0..=MAX_ROLL_S).contains(&v) {
-                return Err(format!(
-                    "{name} must be between 0 and {MAX_ROLL_S} s (got {v})"
-                ));
-            }
-        }
-        Ok(())
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::seconds;
+        seconds("pre_roll_s", self.pre_roll_s, 0.0, MAX_ROLL_S)?;
+        seconds("post_roll_s", self.post_roll_s, 0.0, MAX_ROLL_S)?;
+        seconds("min_quiet_s", self.min_quiet_s, 0.0, MAX_ROLL_S)
     }
 
     /// The pre-roll in samples at `rate`.
@@ -234,7 +226,7 @@ mod tests {
                 ..Padding::default()
             };
             let e = p.validate().unwrap_err();
-            assert!(e.contains("post_roll_s"), "{e}");
+            assert_eq!(e.field, "post_roll_s", "{e}");
         }
     }
 }

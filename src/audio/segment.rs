@@ -37,6 +37,23 @@ pub struct SegmentConfig {
     pub max_segment_s: f32,
 }
 
+impl SegmentConfig {
+    /// Checks every setting (its padding and level floor included): `Err` names the first
+    /// that is out of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::{count, seconds, within};
+        count("hop", self.hop, 16, 16_000)?;
+        within("snr_db", self.snr_db, 0.0, 100.0)?;
+        within("min_level_db", self.min_level_db, -120.0, 0.0)?;
+        seconds("min_pause_s", self.min_pause_s, 0.0, 60.0)?;
+        seconds("min_speech_s", self.min_speech_s, 0.0, 60.0)?;
+        seconds("keep_whole_s", self.keep_whole_s, 0.0, 3600.0)?;
+        seconds("max_segment_s", self.max_segment_s, 2.0, 3600.0)?;
+        self.padding.validate()?;
+        self.level.validate()
+    }
+}
+
 impl Default for SegmentConfig {
     fn default() -> Self {
         SegmentConfig {

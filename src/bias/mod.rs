@@ -21,6 +21,24 @@ mod trie;
 pub use prons::Pronouncer;
 pub use trie::{BiasEntry, EntityTrie};
 
+use std::path::Path;
+
+/// Biasing's list pass: the entries of contact lists (plain text, CSV or vCard; see
+/// [`crate::entities`]) as the decoder knows them, each file's in its order, one file
+/// after another (each file is one [`crate::entities::EntitySet`]). The error names the
+/// file that could not be read.
+pub fn read_lists<P: AsRef<Path>>(
+    paths: &[P],
+) -> Result<Vec<BiasEntry>, crate::entities::EntityError> {
+    let mut entries = Vec::new();
+    for p in paths {
+        let mut set = crate::entities::EntitySet::new();
+        set.add_file(p.as_ref())?;
+        entries.extend(set.entities().iter().map(BiasEntry::from));
+    }
+    Ok(entries)
+}
+
 /// Settings of the biasing techniques. Defaults tuned on the dev set (BENCHMARKS.md).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BiasConfig {
@@ -98,7 +116,7 @@ impl BiasConfig {
     /// Checks that every setting is usable: `Err` names the first field that is not, with
     /// its allowed range (a NaN weight or a million pronunciations per word would load and
     /// then bias badly or take memory without end).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
         use crate::ranges::{count, positive, within};
         for (name, v) in [
             ("phone_boost", self.phone_boost),
@@ -166,7 +184,7 @@ mod tests {
         let bad = |f: fn(&mut BiasConfig)| {
             let mut c = BiasConfig::default();
             f(&mut c);
-            c.validate().unwrap_err()
+            c.validate().unwrap_err().to_string()
         };
         assert!(bad(|c| c.phone_boost = f32::NAN).starts_with("phone_boost must be within"));
         assert!(bad(|c| c.entity_bonus = 1e30).starts_with("entity_bonus"));

@@ -81,7 +81,7 @@ impl DecoderConfig {
     /// Checks that every setting is usable: `Err` names the first field that is not, with
     /// its allowed range. (A NaN or huge weight would not fail anywhere: it would decode to
     /// garbage.)
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
         use crate::ranges::{count, positive, within};
         count("beam_size", self.beam_size, 1, Self::MAX_BEAM)?;
         positive("beam_threshold", self.beam_threshold, 1000.0)?;
@@ -142,7 +142,7 @@ mod tests {
         let bad = |f: fn(&mut DecoderConfig)| {
             let mut c = DecoderConfig::default();
             f(&mut c);
-            c.validate().unwrap_err()
+            c.validate().unwrap_err().to_string()
         };
         assert!(bad(|c| c.beam_size = 0).starts_with("beam_size must be within 1..=100000"));
         assert!(bad(|c| c.beam_threshold = f32::NAN).starts_with("beam_threshold"));

@@ -222,6 +222,43 @@ impl ModelConfig {
     /// The most specialized plans kept ([`ModelConfig::length_plans`]; each holds 10-20 MB).
     pub const MAX_LENGTH_PLANS: usize = 8;
 
+    /// Checks the window, its overlap and the plans kept: `Err` names the first setting out
+    /// of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ConfigError;
+        if !(self.window_s.is_finite() && self.window_s >= 2.0)
+            || self.window_s > ModelConfig::MAX_WINDOW_S
+        {
+            return Err(ConfigError::new(
+                "window_s",
+                format!(
+                    "must be within 2..={} s, got {}",
+                    ModelConfig::MAX_WINDOW_S,
+                    self.window_s
+                ),
+            ));
+        }
+        if !(self.overlap_s.is_finite()
+            && self.overlap_s >= 0.0
+            && self.overlap_s <= self.window_s / 2.0)
+        {
+            return Err(ConfigError::new(
+                "overlap_s",
+                format!(
+                    "must be within 0..=window_s/2 ({} s), got {}",
+                    self.window_s / 2.0,
+                    self.overlap_s
+                ),
+            ));
+        }
+        crate::ranges::count(
+            "length_plans",
+            self.length_plans,
+            0,
+            ModelConfig::MAX_LENGTH_PLANS,
+        )
+    }
+
     /// The default configuration with another model directory.
     pub fn with_dir(dir: impl Into<PathBuf>) -> Self {
         Self {

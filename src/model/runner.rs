@@ -191,32 +191,8 @@ impl AcousticModel {
     /// Loads `tokens.txt` and the graph for `cfg.precision` from `cfg.dir`, checking both
     /// against `SHA256SUMS` first, and optimizes the graph for this machine.
     pub fn load(cfg: &ModelConfig) -> Result<Self, ModelError> {
-        if !(cfg.window_s.is_finite() && cfg.window_s >= 2.0)
-            || cfg.window_s > ModelConfig::MAX_WINDOW_S
-        {
-            return Err(ModelError::Config(format!(
-                "window_s must be within 2..={} s, got {}",
-                ModelConfig::MAX_WINDOW_S,
-                cfg.window_s
-            )));
-        }
-        if !(cfg.overlap_s.is_finite()
-            && cfg.overlap_s >= 0.0
-            && cfg.overlap_s <= cfg.window_s / 2.0)
-        {
-            return Err(ModelError::Config(format!(
-                "overlap_s must be within 0..=window_s/2 ({} s), got {}",
-                cfg.window_s / 2.0,
-                cfg.overlap_s
-            )));
-        }
-        if cfg.length_plans > ModelConfig::MAX_LENGTH_PLANS {
-            return Err(ModelError::Config(format!(
-                "length_plans must be within 0..={}, got {}",
-                ModelConfig::MAX_LENGTH_PLANS,
-                cfg.length_plans
-            )));
-        }
+        cfg.validate()
+            .map_err(|e| ModelError::Config(e.to_string()))?;
         let max_window_s = cfg.kind.max_call_s() - LEAD_SAMPLES as f32 / SAMPLE_RATE as f32;
         if cfg.window_s > max_window_s {
             return Err(ModelError::Config(format!(

@@ -52,6 +52,23 @@ pub struct EndpointConfig {
     pub floor_prior_frames: usize,
 }
 
+impl EndpointConfig {
+    /// Checks every setting (the segmenter's included): `Err` names the first that is out
+    /// of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::{count, seconds};
+        self.segment.validate()?;
+        seconds("trailing_silence_s", self.trailing_silence_s, 0.05, 10.0)?;
+        seconds("early_check_s", self.early_check_s, 0.0, 10.0)?;
+        seconds("early_final_s", self.early_final_s, 0.0, 10.0)?;
+        seconds("partial_interval_s", self.partial_interval_s, 0.0, 60.0)?;
+        seconds("long_pause_s", self.long_pause_s, 0.01, 10.0)?;
+        seconds("max_utterance_s", self.max_utterance_s, 2.0, 60.0)?;
+        seconds("floor_window_s", self.floor_window_s, 0.1, 600.0)?;
+        count("floor_prior_frames", self.floor_prior_frames, 0, 60_000)
+    }
+}
+
 impl Default for EndpointConfig {
     fn default() -> Self {
         EndpointConfig {

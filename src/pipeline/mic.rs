@@ -21,6 +21,9 @@ pub enum MicError {
     /// The audio system refused.
     #[error("audio device: {0}")]
     Device(String),
+    /// A setting out of its range ([`MicOptions::validate`]).
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
 }
 
 /// An input device.
@@ -92,6 +95,15 @@ pub struct MicOptions {
     pub ring_s: f32,
     /// How long to try to reopen a lost device before giving up (s).
     pub reconnect_s: f32,
+}
+
+impl MicOptions {
+    /// Checks the ring's length (0.1 to 60 s) and the reconnection time (0 to 3600 s).
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::seconds;
+        seconds("ring_s", self.ring_s, 0.1, 60.0)?;
+        seconds("reconnect_s", self.reconnect_s, 0.0, 3600.0)
+    }
 }
 
 impl Default for MicOptions {
@@ -229,6 +241,7 @@ pub fn start(
     input: Sender<InputMsg>,
     stop: Arc<AtomicBool>,
 ) -> Result<(String, std::thread::JoinHandle<MicEnd>), MicError> {
+    opts.validate()?;
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<String, MicError>>(1);
     let handle = std::thread::Builder::new()
         .name("nomen-mic".into())

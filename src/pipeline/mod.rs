@@ -29,12 +29,14 @@ pub mod endpoint;
 pub mod events;
 #[cfg(feature = "mic")]
 pub mod mic;
+pub mod reload;
 pub mod ring;
 pub mod source;
 mod stages;
 
 pub use endpoint::{EndpointConfig, Endpointer};
 pub use events::{Event, EventKind};
+pub use reload::{ListReloader, Reloaded};
 pub use ring::{capture_ring, CaptureStream, Clock, RingWriter};
 pub use source::{spawn_feeder, GeneratedSource, Pacing, SampleSource, WavSource};
 
@@ -77,6 +79,24 @@ pub struct PipelineConfig {
     /// words end a sentence at least this likely: `ln p(</s> | last words)` in the word LM.
     /// `f32::NEG_INFINITY`: at any pause.
     pub sentence_end_min: f32,
+}
+
+impl PipelineConfig {
+    /// Checks every setting: `Err` names the first that is out of its range.
+    /// [`Pipeline::start`] calls it.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        self.endpoint.validate()?;
+        if self.sentence_end_min.is_nan() || self.sentence_end_min > 0.0 {
+            return Err(crate::ConfigError::new(
+                "sentence_end_min",
+                format!(
+                    "must be a natural log of a probability (at most 0, or -inf), got {}",
+                    self.sentence_end_min
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for PipelineConfig {
@@ -179,13 +199,15 @@ const EVENT_QUEUE: usize = 256;
 
 impl Pipeline {
     /// Starts the stages. Audio comes from the streams sent on `input`; the session ends
-    /// when every sender of `input` is gone and the last stream is read.
+    /// when every sender of `input` is gone and the last stream is read. `Err` when a
+    /// setting of `cfg` is out of its range ([`PipelineConfig::validate`]).
     pub fn start(
         rec: Arc<Recognizer>,
         bias: Option<Arc<EntityTrie>>,
         cfg: PipelineConfig,
         input: Receiver<InputMsg>,
-    ) -> Pipeline {
+    ) -> Result<Pipeline, crate::ConfigError> {
+        cfg.validate()?;
         let stats = Arc::new(Stats::default());
         let entities = EntityHandle::new(bias);
         let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
@@ -233,12 +255,32 @@ impl Pipeline {
                 Box::new(move || stages::decoder(&rec, &bias, cfg, post_rx, ev_tx, &early, &stats)),
             ));
         }
-        Pipeline {
+        Ok(Pipeline {
             events: ev_rx,
             threads,
             stats,
             entities,
-        }
+        })
+    }
+
+    /// Starts a session over one source of samples (a [`WavSource`], a [`GeneratedSource`],
+    /// ...) fed at `pacing`: [`Pipeline::start`] with the feeding thread of
+    /// [`spawn_feeder`] (two seconds of ring), which [`Pipeline::join`] also waits for. The
+    /// session ends with the source.
+    pub fn from_source(
+        rec: Arc<Recognizer>,
+        bias: Option<Arc<EntityTrie>>,
+        cfg: PipelineConfig,
+        source: Box<dyn SampleSource>,
+        pacing: Pacing,
+    ) -> Result<Pipeline, crate::ConfigError> {
+        let (tx, rx) = input_channel();
+        let ring = source.rate() as usize * 2;
+        let mut pipe = Pipeline::start(rec, bias, cfg, rx)?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        pipe.threads
+            .push(spawn_feeder(source, pacing, ring, tx, stop));
+        Ok(pipe)
     }
 
     /// The entities the decoder biases toward; [`EntityHandle::set`] replaces them live.

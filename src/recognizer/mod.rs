@@ -16,10 +16,10 @@ use crate::bias::rescore::{
 use crate::bias::similar::SimilarUnits;
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie, Pronouncer};
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
-use crate::lexicon::{Lexicon, LexiconError};
-use crate::lm::{LmError, WordLm};
-use crate::model::{AcousticModel, ModelConfig, ModelError, ModelKind, Posteriors};
-use std::path::PathBuf;
+use crate::lexicon::Lexicon;
+use crate::lm::WordLm;
+use crate::model::{AcousticModel, ModelConfig, ModelKind, Posteriors};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 mod file;
@@ -40,25 +40,8 @@ pub const CONFUSIONS_FILE: &str = "confusions.tsv";
 /// The G2P model's encoder in the model directory (its presence turns the G2P on).
 pub const G2P_ENCODER_FILE: &str = "g2p_encoder.onnx";
 
-/// Anything that stops recognition.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Reading audio.
-    #[error(transparent)]
-    Audio(#[from] crate::audio::AudioError),
-    /// The acoustic model.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// The word LM.
-    #[error(transparent)]
-    Lm(#[from] LmError),
-    /// The lexicon.
-    #[error(transparent)]
-    Lexicon(#[from] LexiconError),
-    /// Settings that cannot work together.
-    #[error("configuration: {0}")]
-    Config(String),
-}
+/// Anything that stops recognition: the library's one error type.
+pub use crate::error::Error;
 
 /// How words are found in the posteriors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,6 +88,34 @@ fn append_segment(out: &mut Transcript, seg: &SegmentPosteriors, t: Transcript) 
     }
 }
 
+/// The model directory: `$NOMEN_MODELS`, `./models-quantized`, a `models-quantized` next to
+/// the running program (or up to four folders above it: the repository of a `cargo build`
+/// binary), or this crate's own; the first that holds a `SHA256SUMS`.
+pub fn find_models_dir() -> Result<PathBuf, Error> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(d) = std::env::var_os("NOMEN_MODELS") {
+        candidates.push(PathBuf::from(d));
+    }
+    candidates.push(PathBuf::from("models-quantized"));
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            candidates.push(up.join("models-quantized"));
+        }
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models-quantized"));
+    if let Some(c) = candidates.iter().find(|c| c.join("SHA256SUMS").is_file()) {
+        return Ok(c.clone());
+    }
+    Err(Error::Invalid(format!(
+        "no model directory found (looked in {}); pass --models DIR or set NOMEN_MODELS",
+        candidates
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
 /// Everything the recognizer is built from.
 #[derive(Debug, Clone)]
 pub struct RecognizerConfig {
@@ -138,6 +149,11 @@ impl RecognizerConfig {
         };
         cfg.set_model_kind(ModelKind::default());
         cfg
+    }
+
+    /// Defaults with the model directory found by [`find_models_dir`].
+    pub fn find() -> Result<Self, Error> {
+        Ok(Self::with_dir(find_models_dir()?))
     }
 
     /// Defaults with the model files in `dir` and acoustic model `kind`, with the settings
@@ -174,6 +190,15 @@ impl RecognizerConfig {
         };
         self.decoder.lm_weight = lm_weight;
         self.decoder.word_bonus = word_bonus;
+    }
+
+    /// Checks every setting (model window, search, segmenter, biasing): `Err` names the
+    /// first that is out of its range. [`Recognizer::load`] calls it.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        self.model.validate()?;
+        self.decoder.validate()?;
+        self.segment.validate()?;
+        self.bias.validate()
     }
 
     fn lm_path(&self) -> PathBuf {
@@ -267,12 +292,7 @@ pub struct Recognizer {
 impl Recognizer {
     /// Loads model, LM and lexicon.
     pub fn load(cfg: RecognizerConfig) -> Result<Recognizer, Error> {
-        cfg.decoder
-            .validate()
-            .map_err(|e| Error::Config(format!("decoder: {e}")))?;
-        cfg.bias
-            .validate()
-            .map_err(|e| Error::Config(format!("biasing: {e}")))?;
+        cfg.validate()?;
         let t = Instant::now();
         let model = AcousticModel::load(&cfg.model)?;
         let model_s = t.elapsed().as_secs_f64();
@@ -305,7 +325,7 @@ impl Recognizer {
             stats.nodes
         );
         let to_u16 = |i: usize| {
-            u16::try_from(i).map_err(|_| Error::Config(format!("token id {i} too large")))
+            u16::try_from(i).map_err(|_| Error::Invalid(format!("token id {i} too large")))
         };
         let roles = TokenRoles {
             vocab: tokens.len(),
@@ -469,6 +489,30 @@ impl Recognizer {
     ) -> Option<EntityTrie> {
         self.pronouncer
             .prepare(entries, self.model.tokens(), &self.lexicon, progress)
+    }
+
+    /// The entity trie of contact list files (plain text, CSV or vCard), ready to bias
+    /// toward: [`crate::bias::read_lists`], then [`Recognizer::prepare_entities`]. `None`
+    /// when no entry could be pronounced (or no file given).
+    pub fn load_entities<P: AsRef<Path>>(&self, lists: &[P]) -> Result<Option<EntityTrie>, Error> {
+        let entries = crate::bias::read_lists(lists)?;
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        Ok(self.prepare_entities(entries))
+    }
+
+    /// Loads the recognizer and biases it toward the contact lists in `lists`
+    /// ([`Recognizer::load_entities`], [`Recognizer::set_entities`]): one call from files to
+    /// a recognizer that gets the user's names right.
+    pub fn load_biased<P: AsRef<Path>>(
+        cfg: RecognizerConfig,
+        lists: &[P],
+    ) -> Result<Recognizer, Error> {
+        let mut rec = Recognizer::load(cfg)?;
+        let entities = rec.load_entities(lists)?;
+        rec.set_entities(entities);
+        Ok(rec)
     }
 
     /// Sets (or clears) the entities [`Recognizer::transcribe`] biases toward.

@@ -1,7 +1,7 @@
 //! `nomen listen`: live dictation from the microphone or a WAV file through the pipeline.
 
-use crate::lists::{prepare_entities, read_entity_list, reload_lists};
-use crate::model_args::ModelArgs;
+use crate::lists::{prepare_entities, progress, read_entity_list};
+use crate::model_args::{flag_error, ModelArgs};
 use crate::Format;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -133,18 +133,8 @@ pub fn run(args: ListenArgs) -> Result<bool> {
         #[cfg(not(feature = "mic"))]
         bail!("this nomen was built without microphone support (cargo feature `mic`); use --input WAV");
     }
-    for (name, v, lo, hi) in [
-        ("--trailing-silence", args.trailing_silence, 0.05, 10.0),
-        ("--partial-interval", args.partial_interval, 0.0, 60.0),
-        ("--max-utterance", args.max_utterance, 2.0, 60.0),
-        ("--reconnect", args.reconnect, 0.0, 3600.0),
-        ("--append-silence", args.append_silence, 0.0, 3600.0),
-        ("--early-final", args.early_final, 0.0, 10.0),
-        ("--early-check", args.early_check, 0.0, 10.0),
-    ] {
-        if !(v >= lo && v <= hi) {
-            bail!("{name} must be between {lo} and {hi} seconds");
-        }
+    if !(0.0..=3600.0).contains(&args.append_silence) {
+        bail!("--append-silence must be between 0 and 3600 seconds");
     }
     #[cfg(not(feature = "mic"))]
     if args.input.is_none() {
@@ -161,10 +151,32 @@ pub fn run(args: ListenArgs) -> Result<bool> {
     };
     let mut rec_cfg = args.model.config()?;
     rec_cfg.model.streaming = !args.whole_partials && args.partial_interval > 0.0;
+    let mut cfg = PipelineConfig::default();
+    cfg.endpoint.trailing_silence_s = args.trailing_silence;
+    cfg.endpoint.partial_interval_s = args.partial_interval;
+    cfg.endpoint.max_utterance_s = args.max_utterance;
+    // Utterances are padded (and their level set) as offline segments are.
+    cfg.endpoint.segment = rec_cfg.segment;
+    cfg.endpoint.early_final_s = args.early_final;
+    cfg.endpoint.early_check_s = args.early_check;
+    cfg.sentence_end_min = args.sentence_end_min;
+    cfg.partials = if source.is_some() && !args.realtime {
+        PartialPolicy::All
+    } else {
+        PartialPolicy::Latest
+    };
+    cfg.validate().map_err(flag_error)?;
+    #[cfg(feature = "mic")]
+    let mic_opts = pipeline::mic::MicOptions {
+        device: args.device.clone(),
+        ring_s: 2.0,
+        reconnect_s: args.reconnect,
+    };
+    #[cfg(feature = "mic")]
+    mic_opts.validate().map_err(flag_error)?;
     let rec = Arc::new(Recognizer::load(rec_cfg).context("cannot load the recognizer")?);
     // Changed lists are reloaded while listening (checked once a second, from now on).
-    let mut watcher = nomen::entities::watch::ListWatcher::new(&args.entities);
-    let mut reloading: Option<std::thread::JoinHandle<()>> = None;
+    let watcher = nomen::entities::watch::ListWatcher::new(&args.entities);
     let mut entries = Vec::new();
     for f in &args.entities {
         entries.extend(read_entity_list(f)?);
@@ -173,23 +185,6 @@ pub fn run(args: ListenArgs) -> Result<bool> {
         None
     } else {
         prepare_entities(&rec, entries, args.quiet).map(Arc::new)
-    };
-    let mut cfg = PipelineConfig::default();
-    cfg.endpoint.trailing_silence_s = args.trailing_silence;
-    cfg.endpoint.partial_interval_s = args.partial_interval;
-    cfg.endpoint.max_utterance_s = args.max_utterance;
-    // Utterances are padded (and their level set) as offline segments are.
-    cfg.endpoint.segment = rec.config().segment;
-    cfg.endpoint.early_final_s = args.early_final;
-    cfg.endpoint.early_check_s = args.early_check;
-    if args.sentence_end_min.is_nan() {
-        bail!("--sentence-end-min must be a number (or -inf)");
-    }
-    cfg.sentence_end_min = args.sentence_end_min;
-    cfg.partials = if source.is_some() && !args.realtime {
-        PartialPolicy::All
-    } else {
-        PartialPolicy::Latest
     };
     interrupt::install();
     let stop = Arc::new(AtomicBool::new(false));
@@ -217,12 +212,7 @@ pub fn run(args: ListenArgs) -> Result<bool> {
         None => {
             #[cfg(feature = "mic")]
             {
-                let opts = pipeline::mic::MicOptions {
-                    device: args.device.clone(),
-                    ring_s: 2.0,
-                    reconnect_s: args.reconnect,
-                };
-                let (desc, handle) = pipeline::mic::start(opts, input_tx, stop.clone())?;
+                let (desc, handle) = pipeline::mic::start(mic_opts, input_tx, stop.clone())?;
                 if !args.quiet {
                     eprintln!("nomen: listening on {desc}; Ctrl-C to stop");
                 }
@@ -232,8 +222,11 @@ pub fn run(args: ListenArgs) -> Result<bool> {
             drop(input_tx);
         }
     }
-    let pipe = Pipeline::start(rec.clone(), bias, cfg, input_rx);
-    let mut next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let pipe = Pipeline::start(rec.clone(), bias, cfg, input_rx).map_err(flag_error)?;
+    // Changed lists are reloaded while listening (one reload at a time, on its own thread).
+    let quiet = args.quiet;
+    let mut reloader = (!args.entities.is_empty())
+        .then(|| pipeline::ListReloader::new(rec.clone(), pipe.entities().clone(), watcher));
     let stdout = std::io::stdout();
     let tty = stdout.is_terminal() && args.format == Format::Text;
     let mut out = stdout.lock();
@@ -246,21 +239,11 @@ pub fn run(args: ListenArgs) -> Result<bool> {
             }
             eprintln!("nomen: stopping (finishing the current utterance)");
         }
-        if !args.entities.is_empty() && std::time::Instant::now() >= next_check {
-            next_check = std::time::Instant::now() + std::time::Duration::from_secs(1);
-            // One reload at a time, on its own thread: a big list takes seconds to prepare
-            // and results keep coming meanwhile (with the previous list).
-            if reloading.as_ref().is_none_or(|h| h.is_finished()) && watcher.changed() {
-                let (rec, paths, handle) = (
-                    rec.clone(),
-                    watcher.paths().to_vec(),
-                    pipe.entities().clone(),
-                );
-                let quiet = args.quiet;
-                reloading = Some(std::thread::spawn(move || {
-                    reload_lists(&rec, &paths, &handle, quiet)
-                }));
-            }
+        if let Some(r) = reloader
+            .as_mut()
+            .and_then(|r| r.poll(|| Box::new(progress(quiet))))
+        {
+            report_reload(r, quiet);
         }
         let ev: Event = match pipe
             .events()
@@ -326,4 +309,18 @@ pub fn run(args: ListenArgs) -> Result<bool> {
         );
     }
     Ok(ok)
+}
+
+/// Says how a reload of the lists went (a list that could not be read keeps the previous).
+fn report_reload(r: Result<nomen::pipeline::Reloaded, nomen::Error>, quiet: bool) {
+    match r {
+        Ok(r) if !quiet => eprintln!(
+            "nomen: entity lists reloaded: {} entries, {} pronounceable ({:.0} ms)",
+            r.entries,
+            r.pronounceable,
+            r.took.as_secs_f64() * 1e3
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("nomen: warning: list not reloaded, keeping the previous one: {e}"),
+    }
 }

@@ -1,26 +1,20 @@
-//! Entity lists for the command line: read, pronounced with progress on stderr, reloaded.
+//! Entity lists for the command line: read, and pronounced with progress on stderr.
 
 use anyhow::Result;
 use nomen::bias::{BiasEntry, EntityTrie};
-use nomen::entities::EntitySet;
 use nomen::recognizer::Recognizer;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Instant;
 
-/// [`Recognizer::prepare_entities`], showing on stderr how far the pronouncing of a long
-/// list's new words has come (not with `quiet`, nor for fewer than 500 new words): the
-/// line rewritten on a terminal, every 10% otherwise.
-pub fn prepare_entities(
-    rec: &Recognizer,
-    entries: Vec<BiasEntry>,
-    quiet: bool,
-) -> Option<EntityTrie> {
+/// Shows on stderr how far the pronouncing of a long list's new words has come (not with
+/// `quiet`, nor for fewer than 500 new words): the line rewritten on a terminal, every 10%
+/// otherwise.
+pub fn progress(quiet: bool) -> impl FnMut(usize, usize) + Send {
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut shown = 0;
-    rec.prepare_entities_with_progress(entries, &mut |done, total| {
+    move |done, total| {
         if quiet || total < 500 {
             return;
         }
@@ -33,43 +27,19 @@ pub fn prepare_entities(
                 started.elapsed().as_secs_f64()
             );
         }
-    })
+    }
+}
+
+/// [`Recognizer::prepare_entities`] with [`progress`].
+pub fn prepare_entities(
+    rec: &Recognizer,
+    entries: Vec<BiasEntry>,
+    quiet: bool,
+) -> Option<EntityTrie> {
+    rec.prepare_entities_with_progress(entries, &mut progress(quiet))
 }
 
 /// Reads an entity list (plain text, CSV or vCard) into decoder entries.
 pub fn read_entity_list(path: &Path) -> Result<Vec<BiasEntry>> {
-    let mut set = EntitySet::new();
-    set.add_file(path)?; // the error names the file
-    Ok(set.entities().iter().map(BiasEntry::from).collect())
-}
-
-/// Reads the lists again and hands the result to the running pipeline. A list that cannot be
-/// read keeps the entities in use (the file may be half written; the next change retries).
-pub fn reload_lists(
-    rec: &nomen::recognizer::Recognizer,
-    paths: &[PathBuf],
-    handle: &nomen::pipeline::EntityHandle,
-    quiet: bool,
-) {
-    let t = std::time::Instant::now();
-    let mut entries = Vec::new();
-    for p in paths {
-        match read_entity_list(p) {
-            Ok(e) => entries.extend(e),
-            Err(e) => {
-                eprintln!("nomen: warning: list not reloaded, keeping the previous one: {e:#}");
-                return;
-            }
-        }
-    }
-    let n = entries.len();
-    let trie = prepare_entities(rec, entries, quiet).map(Arc::new);
-    let kept = trie.as_ref().map_or(0, |t| t.entries().len());
-    handle.set(trie);
-    if !quiet {
-        eprintln!(
-            "nomen: entity lists reloaded: {n} entries, {kept} pronounceable ({:.0} ms)",
-            t.elapsed().as_secs_f64() * 1e3
-        );
-    }
+    Ok(nomen::bias::read_lists(&[path])?) // the error names the file
 }

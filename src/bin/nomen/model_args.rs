@@ -1,12 +1,13 @@
 //! The flags every subcommand shares (models, search, biasing, padding) and how they map
 //! onto the library's [`RecognizerConfig`].
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use nomen::audio::pad::Fill;
 use nomen::model::{ModelKind, Precision};
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search};
-use std::path::{Path, PathBuf};
+use nomen::ConfigError;
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SearchArg {
@@ -214,15 +215,9 @@ impl ModelArgs {
             Some(FillArg::Silence) => Fill::Silence,
             None => pad.fill,
         };
-        if let Err(e) = pad.validate() {
-            bail!("--pre-roll/--post-roll: {e}");
-        }
         let level = &mut cfg.segment.level;
         level.min_speech_db = self.level_floor.unwrap_or(level.min_speech_db);
         level.remove_dc = !self.keep_dc;
-        if let Err(e) = level.validate() {
-            bail!("--level-floor: {e}");
-        }
         let b = &mut cfg.bias;
         b.phone_boost = self.phone_boost.unwrap_or(b.phone_boost);
         b.gap_scale = self.gap_scale.unwrap_or(b.gap_scale);
@@ -232,30 +227,21 @@ impl ModelArgs {
         b.family_penalty = self.family_penalty.unwrap_or(b.family_penalty);
         b.list_size_ref = self.list_size_ref.unwrap_or(b.list_size_ref);
         b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
-        b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest).min(16);
-        b.max_prons = self.max_prons.unwrap_or(b.max_prons).clamp(1, 256);
+        b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest);
+        b.max_prons = self.max_prons.unwrap_or(b.max_prons);
         b.pron_weight = self.pron_weight.unwrap_or(b.pron_weight);
-        if !b.pron_weight.is_finite() || b.pron_weight < 0.0 {
-            bail!("--pron-weight must be a finite number of at least 0");
-        }
         b.adaptive = !self.no_adaptive;
         b.anglicize = self.anglicize || b.anglicize;
         b.class_lm = !self.no_class_lm;
         b.lookup = !self.no_lookup;
         b.rescore = !self.no_rescore;
         b.rescore_confusions = self.confusions || b.rescore_confusions;
-        b.rescore_nbest = self.rescore_nbest.unwrap_or(b.rescore_nbest).clamp(1, 16);
+        b.rescore_nbest = self.rescore_nbest.unwrap_or(b.rescore_nbest);
         b.rescore_floor = self.rescore_floor.unwrap_or(b.rescore_floor);
         b.rescore_margin = self.rescore_margin.unwrap_or(b.rescore_margin);
         b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);
         b.rescore_anchor = self.rescore_anchor.unwrap_or(b.rescore_anchor);
         b.rescore_anchor_cost = self.rescore_anchor_cost.unwrap_or(b.rescore_anchor_cost);
-        if b.gap_scale.is_nan() || b.gap_scale <= 0.0 {
-            bail!("--gap-scale must be positive");
-        }
-        if !b.rescore_floor.is_finite() || b.rescore_floor <= 0.0 {
-            bail!("--rescore-floor must be a positive number");
-        }
         cfg.lm = self.lm.clone();
         cfg.lexicon = self.lexicon.clone();
         let d = &mut cfg.decoder;
@@ -266,32 +252,11 @@ impl ModelArgs {
         d.lm_weight = self.lm_weight.unwrap_or(def.lm_weight);
         d.word_bonus = self.word_bonus.unwrap_or(def.word_bonus);
         d.boundary_bonus = self.boundary_bonus.unwrap_or(def.boundary_bonus);
-        if d.beam_size == 0 || d.beam_size > 100_000 {
-            bail!("--beam must be between 1 and 100000");
-        }
-        for (name, v) in [
-            ("--phone-boost", cfg.bias.phone_boost),
-            ("--class-logprob", cfg.bias.class_logprob),
-            ("--entity-bonus", cfg.bias.entity_bonus),
-            ("--short-penalty", cfg.bias.short_penalty),
-            ("--family-penalty", cfg.bias.family_penalty),
-            ("--rescore-margin", cfg.bias.rescore_margin),
-            ("--rescore-similar", cfg.bias.rescore_similar),
-            ("--rescore-anchor", cfg.bias.rescore_anchor),
-            ("--rescore-anchor-cost", cfg.bias.rescore_anchor_cost),
-            ("--beam-threshold", d.beam_threshold),
-            ("--lm-weight", d.lm_weight),
-            ("--word-bonus", d.word_bonus),
-            ("--boundary-bonus", d.boundary_bonus),
-        ] {
-            if !v.is_finite() {
-                bail!("{name} must be a finite number");
-            }
-        }
         cfg.search = match self.search {
             SearchArg::Beam => Search::Beam,
             SearchArg::Greedy => Search::Greedy,
         };
+        cfg.validate().map_err(flag_error)?;
         Ok(cfg)
     }
 
@@ -302,30 +267,54 @@ impl ModelArgs {
     }
 }
 
+/// The flag that sets each library setting: what a [`ConfigError`]'s field is called on the
+/// command line.
+const FLAGS: &[(&str, &str)] = &[
+    ("beam_size", "--beam"),
+    ("beam_threshold", "--beam-threshold"),
+    ("lm_weight", "--lm-weight"),
+    ("word_bonus", "--word-bonus"),
+    ("boundary_bonus", "--boundary-bonus"),
+    ("phone_boost", "--phone-boost"),
+    ("gap_scale", "--gap-scale"),
+    ("class_logprob", "--class-logprob"),
+    ("entity_bonus", "--entity-bonus"),
+    ("short_penalty", "--short-penalty"),
+    ("list_size_ref", "--list-size-ref"),
+    ("family_penalty", "--family-penalty"),
+    ("g2g_variants", "--g2g-variants"),
+    ("g2p_nbest", "--g2p-nbest"),
+    ("max_prons", "--max-prons"),
+    ("pron_weight", "--pron-weight"),
+    ("rescore_nbest", "--rescore-nbest"),
+    ("rescore_floor", "--rescore-floor"),
+    ("rescore_margin", "--rescore-margin"),
+    ("rescore_similar", "--rescore-similar"),
+    ("rescore_anchor", "--rescore-anchor"),
+    ("rescore_anchor_cost", "--rescore-anchor-cost"),
+    ("length_plans", "--length-plans"),
+    ("pre_roll_s", "--pre-roll"),
+    ("post_roll_s", "--post-roll"),
+    ("min_speech_db", "--level-floor"),
+    // listen
+    ("trailing_silence_s", "--trailing-silence"),
+    ("partial_interval_s", "--partial-interval"),
+    ("max_utterance_s", "--max-utterance"),
+    ("early_final_s", "--early-final"),
+    ("early_check_s", "--early-check"),
+    ("sentence_end_min", "--sentence-end-min"),
+    ("reconnect_s", "--reconnect"),
+];
+
+/// A library setting out of range, said with the flag that sets it.
+pub fn flag_error(e: ConfigError) -> anyhow::Error {
+    match FLAGS.iter().find(|(field, _)| *field == e.field) {
+        Some((_, flag)) => anyhow::anyhow!("{flag} {}", e.message),
+        // A setting no flag sets (a default out of range): its library name.
+        None => anyhow::anyhow!("{e}"),
+    }
+}
+
 pub fn find_models_dir() -> Result<PathBuf> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(d) = std::env::var_os("NOMEN_MODELS") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(PathBuf::from("models-quantized"));
-    if let Ok(exe) = std::env::current_exe() {
-        // Next to an installed binary, or the repository of a `cargo build` binary.
-        for up in exe.ancestors().skip(1).take(4) {
-            candidates.push(up.join("models-quantized"));
-        }
-    }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models-quantized"));
-    for c in &candidates {
-        if c.join("SHA256SUMS").is_file() {
-            return Ok(c.clone());
-        }
-    }
-    bail!(
-        "no model directory found (looked in {}); pass --models DIR or set NOMEN_MODELS",
-        candidates
-            .iter()
-            .map(|c| c.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    Ok(nomen::recognizer::find_models_dir()?)
 }

@@ -103,17 +103,15 @@ impl<'r> EntityLists<'r> {
     fn trie_for(
         &mut self,
         row_list: Option<&Path>,
-    ) -> Result<Option<Arc<EntityTrie>>, nomen::recognizer::Error> {
+    ) -> Result<Option<Arc<EntityTrie>>, nomen::Error> {
         let key = row_list.map(Path::to_path_buf);
         if let Some(t) = self.cache.get(&key) {
             return Ok(t.clone());
         }
         let mut entries = self.global.clone();
         if let Some(p) = row_list {
-            entries.extend(
-                read_entity_list(p)
-                    .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?,
-            );
+            entries
+                .extend(read_entity_list(p).map_err(|e| nomen::Error::Invalid(format!("{e:#}")))?);
         }
         let trie = if self.no_bias || entries.is_empty() {
             None
@@ -131,7 +129,7 @@ impl<'r> EntityLists<'r> {
         #[cfg(feature = "dev-tools")]
         if let (Some(out), Some(t)) = (&self.dump_prons, &trie) {
             crate::dev::peer::dump_entity_prons(out, self.rec, row_list, t)
-                .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
+                .map_err(|e| nomen::Error::Invalid(format!("{e:#}")))?;
         }
         self.cache.insert(key, trie.clone());
         Ok(trie)

@@ -127,7 +127,7 @@ impl PosteriorDump {
         job: &crate::transcribe::Job,
         bias: Option<&EntityTrie>,
         audio_s: &mut f64,
-    ) -> Result<Transcript, nomen::recognizer::Error> {
+    ) -> Result<Transcript, nomen::Error> {
         let a = nomen::audio::load_wav(&job.path)?;
         *audio_s += a.duration_s();
         crate::transcribe::warn_about_audio(&job.path, a.truncated, a.non_finite);
@@ -136,7 +136,7 @@ impl PosteriorDump {
         let out = rec.decode_segments(&segments, bias);
         let decode_s = t.elapsed().as_secs_f64();
         self.write(&job.id, job.bias_list.as_deref(), &segments, decode_s)
-            .map_err(|e| nomen::recognizer::Error::Config(format!("{e:#}")))?;
+            .map_err(|e| nomen::Error::Invalid(format!("{e:#}")))?;
         Ok(out)
     }
 
