@@ -1,10 +1,10 @@
 //! Biasing's first pass: the pronunciations of a list's words, in the acoustic model's units.
 //!
 //! Each spoken word of an entry gets the G2P's n-best pronunciations (with their English
-//! renderings and letter-group variants when asked: techniques 4 and 5) and the lexicon's,
-//! each with a cost (ln, at most 0). Words are pronounced once per process (a changed list
-//! costs only its new words) and, through the start-up cache, once per machine
-//! ([`PronMemo`]). The pronunciations then make the entity trie ([`EntityTrie`]).
+//! renderings and letter-group variants when asked: technique 5) and the lexicon's, each
+//! with a cost (ln, at most 0). Words are pronounced once per process (a changed list costs
+//! only its new words) and, through the start-up cache's pronunciation record, once per
+//! machine. The pronunciations then make the entity trie ([`EntityTrie`]).
 
 use super::{BiasConfig, BiasEntry, EntityTrie};
 use crate::cache::StartupCache;
