@@ -1,5 +1,5 @@
 //! nomen's own acoustic model (`--acoustic-model whisper-tiny`: the Whisper tiny.en encoder
-//! with a CTC phone head trained on synthesized speech, `tools/am/`) beside hama: the same
+//! with a CTC phone head trained on synthesized speech, `tools/build/am/`) beside hama: the same
 //! tokens and frames, so everything downstream works unchanged, and the committed fixtures
 //! (synthesized and real recordings) give their words through it.
 
@@ -89,7 +89,7 @@ fn limits_are_clear_errors() {
     .to_string();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
-        err.contains("whisper_tiny_ctc.onnx") && err.contains("tools/am/build.sh"),
+        err.contains("whisper_tiny_ctc.onnx") && err.contains("tools/build/am/build.sh"),
         "{err}"
     );
 

@@ -2,11 +2,11 @@
 //!
 //! `tests/fixtures/g2p/expected.tsv` (497 inputs: the development contact names, names of
 //! many origins with diacritics and apostrophes, other scripts, rare and common words,
-//! multi-part inputs) and `tokenizer.tsv` are written by `tools/make_g2p.py` from
+//! multi-part inputs) and `tokenizer.tsv` are written by `tools/build/make_g2p.py` from
 //! `hama.G2PModel.predict` and hama's tokenizer. The larger agreement set:
 //!
 //! ```text
-//! python3 tools/make_g2p.py            # also writes build/make_g2p/expected_large.tsv
+//! python3 tools/build/make_g2p.py            # also writes build/make_g2p/expected_large.tsv
 //! cargo test --release --test g2p -- --ignored --nocapture g2p_agreement_large
 //! cargo test --release --test g2p -- --ignored --nocapture g2p_bench
 //! ```

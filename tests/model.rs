@@ -1,5 +1,5 @@
 //! hama's acoustic model on real files: committed speech fixtures (tests/fixtures/audio,
-//! rendered by `python3 tools/make_model.py --fixtures tests/fixtures/audio`) and the
+//! rendered by `python3 tools/build/make_model.py --fixtures tests/fixtures/audio`) and the
 //! model in models-quantized/.
 //!
 //! `cargo test --release --test model -- --ignored --nocapture bench` also measures load

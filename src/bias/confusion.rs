@@ -5,7 +5,7 @@
 //! Counting: the transcript's units are force-aligned to the posteriors (CTC Viterbi, word
 //! boundaries and blanks in the gaps between units); at the frame where each said unit `u`
 //! scores best among its aligned frames, the heard unit is the frame's best unit other than
-//! blank and the word boundary. `tools/make_confusions.py` renders English sentences with
+//! blank and the word boundary. `tools/build/make_confusions.py` renders English sentences with
 //! TTS voices that are not the dev set's, and `nomen confusions` counts them into
 //! `models-quantized/confusions.tsv`.
 //!

@@ -3,7 +3,7 @@
 //!
 //! The model is the G2P of PyPI `hama` 1.3.13 (Apache-2.0): a character-level GRU encoder
 //! and an attention GRU decoder run one step per call, converted to fp32 by
-//! `tools/make_g2p.py` (see `models-quantized/MODEL_CARD.md`). Its output phones are the
+//! `tools/build/make_g2p.py` (see `models-quantized/MODEL_CARD.md`). Its output phones are the
 //! acoustic model's tokens 0-188 (`tokens.txt`), so a pronunciation can go into the
 //! lexicon as is.
 //!
@@ -43,7 +43,7 @@
 //! - Spellings the model takes for another language (about 15% of the development
 //!   contact names: `Aitor`, `Balaji`, `Fionnuala`, ...) come out in a narrower IPA with
 //!   `<space>` between phones and separate diacritic tokens (`a <space> ɪ ̯ <space> t`).
-//!   That is what hama outputs, and it is returned as is; `tools/build_lexicon.py`
+//!   That is what hama outputs, and it is returned as is; `tools/build/build_lexicon.py`
 //!   drops the `<space>` tokens ([`lexicon_phones`] does the same).
 //! - An empty or all-whitespace input gives an empty pronunciation (hama would decode a
 //!   lone `<unk>`).
@@ -86,7 +86,7 @@ pub const MAX_OUTPUT_LEN: usize = 32;
 pub const MAX_BATCH: usize = 64;
 /// How to (re)create the G2P files, quoted in error messages.
 pub const MAKE_G2P_HINT: &str =
-    "create it with `python3 tools/make_g2p.py` (see models-quantized/MODEL_CARD.md)";
+    "create it with `python3 tools/build/make_g2p.py` (see models-quantized/MODEL_CARD.md)";
 
 /// Everything that can go wrong loading or running the G2P model.
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +221,7 @@ pub struct Pronunciation {
 }
 
 /// Phones for the lexicon: `phones` without hama's `<space>` separators (what
-/// `tools/build_lexicon.py` writes to `lexicon.txt`).
+/// `tools/build/build_lexicon.py` writes to `lexicon.txt`).
 pub fn lexicon_phones<S: AsRef<str>>(phones: &[S]) -> Vec<String> {
     phones
         .iter()

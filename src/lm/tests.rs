@@ -651,13 +651,13 @@ fn env_path(var: &str, default: &str) -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(default))
 }
 
-/// Compares with pocketsphinx on the real en-us LM: run tools/check_lm.py first
+/// Compares with pocketsphinx on the real en-us LM: run tools/eval/check_lm.py first
 /// (see its docstring). NOMEN_LM_CHECK overrides the TSV path, NOMEN_LM the LM.
 #[test]
-#[ignore = "needs build/lm_check.tsv from tools/check_lm.py and models-quantized/en-us.lm.bin"]
+#[ignore = "needs build/lm_check.tsv from tools/eval/check_lm.py and models-quantized/en-us.lm.bin"]
 fn matches_pocketsphinx() {
     let tsv = env_path("NOMEN_LM_CHECK", "build/lm_check.tsv");
-    let text = std::fs::read_to_string(&tsv).expect("run tools/check_lm.py first");
+    let text = std::fs::read_to_string(&tsv).expect("run tools/eval/check_lm.py first");
     let lm_path = env_path("NOMEN_LM", "models-quantized/en-us.lm.bin");
     let lm = WordLm::load(&lm_path).unwrap();
     let mut worst: HashMap<&str, (f64, usize, String)> = HashMap::new();

@@ -2,9 +2,9 @@
 //!
 //! Two models, one interface ([`ModelKind`]): nomen's own (the default, `whisper-tiny`: the
 //! Whisper tiny.en encoder, frozen, with a CTC phone head trained on synthesized speech by
-//! `tools/am/`; `models-quantized/MODEL_CARD_whisper_tiny_ctc.md`) and the waveform CTC
+//! `tools/build/am/`; `models-quantized/MODEL_CARD_whisper_tiny_ctc.md`) and the waveform CTC
 //! phone recognizer of PyPI `hama` 1.3.13 (Apache-2.0), converted to fp32 (and optionally
-//! int8) by `tools/make_model.py` (`models-quantized/MODEL_CARD.md`). Both compute their
+//! int8) by `tools/build/make_model.py` (`models-quantized/MODEL_CARD.md`). Both compute their
 //! own STFT and log-mel features, so [`AcousticModel::posteriors`] takes raw samples. Output
 //! frames are 20 ms apart over the same 191-token vocabulary (IPA phones, `<wb>` word
 //! boundary, `<blank>`).
@@ -46,7 +46,7 @@ pub const TOKENS_FILE: &str = "tokens.txt";
 pub const CHECKSUMS_FILE: &str = "SHA256SUMS";
 /// How to (re)create the model files, quoted in error messages.
 pub const MAKE_MODEL_HINT: &str =
-    "create it with `python3 tools/make_model.py` (see models-quantized/MODEL_CARD.md)";
+    "create it with `python3 tools/build/make_model.py` (see models-quantized/MODEL_CARD.md)";
 
 /// Which acoustic model to load. Both emit the same 191 tokens at the same 20 ms frames
 /// (frame `t` centred on sample `320 t`), so the lexicon, LM, G2P and biasing work with
@@ -57,7 +57,7 @@ pub enum ModelKind {
     /// `asr_fp32.onnx` / `asr_int8.onnx`. See `models-quantized/MODEL_CARD.md`.
     Hama,
     /// nomen's own model, the default: the frozen Whisper tiny.en encoder (MIT, 8M
-    /// parameters) with a CTC phone head trained by `tools/am/` on synthesized speech only:
+    /// parameters) with a CTC phone head trained by `tools/build/am/` on synthesized speech only:
     /// `whisper_tiny_ctc.onnx` (fp32 only). See `models-quantized/MODEL_CARD_whisper_tiny_ctc.md`.
     #[default]
     WhisperTiny,
@@ -92,7 +92,7 @@ impl ModelKind {
         match self {
             ModelKind::Hama => MAKE_MODEL_HINT,
             ModelKind::WhisperTiny => {
-                "create it with `tools/am/build.sh` (see models-quantized/MODEL_CARD_whisper_tiny_ctc.md), \
+                "create it with `tools/build/am/build.sh` (see models-quantized/MODEL_CARD_whisper_tiny_ctc.md), \
                  or use --acoustic-model hama"
             }
         }
@@ -216,7 +216,7 @@ pub struct ModelConfig {
 
 impl ModelConfig {
     /// Largest accepted [`ModelConfig::window_s`]. The original hama graph stopped at
-    /// 30 s; `tools/make_model.py` removes that cap, so longer windows work, but the
+    /// 30 s; `tools/build/make_model.py` removes that cap, so longer windows work, but the
     /// model was not trained on them and their cost grows quadratically.
     pub const MAX_WINDOW_S: f32 = 90.0;
     /// The most specialized plans kept ([`ModelConfig::length_plans`]; each holds 10-20 MB).

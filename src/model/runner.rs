@@ -240,7 +240,7 @@ impl AcousticModel {
                 if !path.is_file() {
                     return Err(ModelError::MissingFile {
                         path,
-                        hint: "create it with `python3 tools/am/stream.py` (see models-quantized/MODEL_CARD_whisper_tiny_ctc.md), or run `nomen listen --whole-partials`"
+                        hint: "create it with `python3 tools/build/am/stream.py` (see models-quantized/MODEL_CARD_whisper_tiny_ctc.md), or run `nomen listen --whole-partials`"
                             .to_string(),
                     });
                 }
@@ -701,7 +701,7 @@ mod tests {
         assert!(matches!(err, ModelError::MissingFile { .. }), "{err:?}");
         let msg = err.to_string();
         assert!(msg.contains(&dir.display().to_string()), "{msg}");
-        assert!(msg.contains("tools/make_model.py"), "{msg}");
+        assert!(msg.contains("tools/build/make_model.py"), "{msg}");
 
         // Everything but the graph.
         let dir = scratch_dir(

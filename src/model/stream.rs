@@ -2,7 +2,7 @@
 //!
 //! Re-running the whole-utterance graph for every partial costs the square of the
 //! utterance's length (about 18x `transcribe` for a 10 s utterance with a partial every
-//! 0.3 s). The streaming graph (`whisper_tiny_ctc_stream.onnx`, made by `tools/am/stream.py`
+//! 0.3 s). The streaming graph (`whisper_tiny_ctc_stream.onnx`, made by `tools/build/am/stream.py`
 //! from the same weights) computes only the frames after those already done: each encoder
 //! layer attends over the keys and values it kept of the frames before, plus the new
 //! frames. A [`ModelStream`] holds one utterance's state; every [`ModelStream::posteriors`]
@@ -47,7 +47,7 @@ const HEAD_CTX: usize = 6;
 const HEAD_BACK: usize = 3;
 /// Frames at the end of every call that are not committed: computed again in the next call,
 /// with the audio after them. The graph's head was trained on streamed encoder frames
-/// (`tools/am/STREAM_HEAD.md`): with 2 and no `TAIL_FILL` its partials read as the
+/// (`tools/build/am/STREAM_HEAD.md`): with 2 and no `TAIL_FILL` its partials read as the
 /// whole-utterance head's did with 4 and 8 frames of tail, at 17-19 frames computed per 15
 /// heard instead of 31 (BENCHMARKS.md, "Live partials from the streaming graph").
 pub const LOOK_AHEAD: usize = 2;

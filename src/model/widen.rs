@@ -1,6 +1,6 @@
 //! Float16 weights widened to float32 before tract sees the graph.
 //!
-//! `tools/am/export.py` stores the Whisper encoder's weights as float16 (half the file), each
+//! `tools/build/am/export.py` stores the Whisper encoder's weights as float16 (half the file), each
 //! with a Cast to float32. Left to tract, folding those casts cost about 0.38 G instructions
 //! at every start; widening them here costs one vector conversion per 8 weights on aarch64
 //! (`fcvtl`, base Armv8 NEON: the Cortex-A72 has no float16 arithmetic, but converts) and

@@ -35,7 +35,7 @@ pub const LEXICON_FILE: &str = "lexicon.txt";
 /// this below the best (ln units) are not rescored: they would need more than any
 /// replacement gains on dev to win, and each costs a full rescoring.
 pub const NBEST_RESCORE_WITHIN: f32 = 2.0;
-/// Learned unit confusion counts in the model directory (optional; `tools/make_confusions.py`).
+/// Learned unit confusion counts in the model directory (optional; `tools/build/make_confusions.py`).
 pub const CONFUSIONS_FILE: &str = "confusions.tsv";
 /// The G2P model's encoder in the model directory (its presence turns the G2P on).
 pub const G2P_ENCODER_FILE: &str = "g2p_encoder.onnx";

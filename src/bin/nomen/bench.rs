@@ -293,7 +293,7 @@ fn ort_comparison(
     rows: &[Row],
     audio_s: f64,
 ) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/bench_ort.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/eval/bench_ort.py");
     let out = Command::new(&args.python)
         .arg(&script)
         .arg("--models")

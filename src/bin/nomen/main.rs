@@ -38,7 +38,7 @@ enum Command {
     #[cfg(feature = "dev-tools")]
     ExportArpa(dev::peer::ExportArpaArgs),
     /// Count which unit the acoustic model hears for each unit said, over transcribed audio
-    /// (builds models-quantized/confusions.tsv; see tools/make_confusions.py; cargo feature
+    /// (builds models-quantized/confusions.tsv; see tools/build/make_confusions.py; cargo feature
     /// `dev-tools`).
     #[cfg(feature = "dev-tools")]
     Confusions(dev::confusions::ConfusionArgs),

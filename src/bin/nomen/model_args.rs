@@ -110,7 +110,7 @@ pub struct ModelArgs {
     #[arg(long)]
     no_rescore: bool,
     /// Biasing, rescoring: use the learned unit confusion costs (confusions.tsv, from
-    /// tools/make_confusions.py) instead of the similar-phone groups (off by default:
+    /// tools/build/make_confusions.py) instead of the similar-phone groups (off by default:
     /// measured, it finds fewer names on dev).
     #[arg(long)]
     confusions: bool,

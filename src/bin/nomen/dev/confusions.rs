@@ -1,5 +1,5 @@
 //! `nomen confusions`: counts which unit the acoustic model hears for each unit said, over
-//! transcribed audio (see `nomen::bias::confusion` and `tools/make_confusions.py`).
+//! transcribed audio (see `nomen::bias::confusion` and `tools/build/make_confusions.py`).
 
 use anyhow::{bail, Context, Result};
 use clap::Args;

@@ -1,5 +1,5 @@
 //! Hidden exports for comparing nomen with another decoder on the same inputs
-//! (`tools/peer_flashlight.py`): the word LM as ARPA, the log-posteriors nomen decodes,
+//! (`tools/eval/peer_flashlight.py`): the word LM as ARPA, the log-posteriors nomen decodes,
 //! and the entity pronunciations nomen biases toward.
 
 use anyhow::{Context, Result};

@@ -10,7 +10,7 @@ endpoint declared -> final).
 
 Python 3 standard library only. Example (from the repository root):
 
-    python3 tools/listen_eval.py ../shared/eval/dev/manifest.jsonl --jobs 3
+    python3 tools/eval/listen_eval.py ../shared/eval/dev/manifest.jsonl --jobs 3
 
 Rows run `--jobs` at a time (they compete for the CPU: say so next to the numbers).
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Decode the eval manifests with several decoder settings and score each (dev tuning).
 
-Usage: python3 tools/sweep.py --eval ../shared/eval --grid "lm-weight=0.6,0.8,1.0 word-bonus=0,1"
+Usage: python3 tools/eval/sweep.py --eval ../shared/eval --grid "lm-weight=0.6,0.8,1.0 word-bonus=0,1"
 Prints one line per setting: WER of R; D2 WER and B-WER; D1 WER, U-WER, entity F1 and false
 alarms; WER of D1's rows without names; the run time.
 """

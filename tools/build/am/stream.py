@@ -1,9 +1,9 @@
 """Exports the streaming form of nomen's Whisper-encoder CTC phone model: the same weights as
-`whisper_tiny_ctc.onnx` (tools/am/export.py), one graph call per piece of new audio, the
+`whisper_tiny_ctc.onnx` (tools/build/am/export.py), one graph call per piece of new audio, the
 encoder's past kept as keys and values, so that live partial results cost about one pass
 over the audio in all instead of one pass over the whole utterance per partial.
 
-    python3 tools/am/stream.py --head head.pt --out models-quantized/whisper_tiny_ctc_stream.onnx
+    python3 tools/build/am/stream.py --head head.pt --out models-quantized/whisper_tiny_ctc_stream.onnx
 
 One call computes encoder frames [f, f + N) of an utterance whose first f frames are done:
 
@@ -86,7 +86,7 @@ class StreamStep(nn.Module):
     def encode(self, audio, pos, peak, k_past, v_past):
         """The encoder part of a call: the tapped outputs (TAP_LAYERS, then the final layer
         norm; each [1, N, 384]) of the N new frames, their keys and values per layer, and the
-        running log-mel maximum. tools/am/stream_features.py trains heads on these."""
+        running log-mel maximum. tools/build/am/stream_features.py trains heads on these."""
         enc = self.enc
         spec = F.conv1d(audio[:, None, :], self.front.basis, stride=HOP)  # [1, 402, 2N + 3]
         re, im = spec[:, : N_FFT // 2 + 1], spec[:, N_FFT // 2 + 1 :]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How recording conditions change nomen's WER (BENCHMARKS.md "Recording conditions").
 
-    python3 tools/conditions.py --eval ../shared/eval [--set real2] [--nomen BIN]... [--flags "..."]...
+    python3 tools/eval/conditions.py --eval ../shared/eval [--set real2] [--nomen BIN]... [--flags "..."]...
 
 Makes copies of every file of the set under each condition (16-bit PCM WAV):
 

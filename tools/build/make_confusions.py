@@ -6,7 +6,7 @@ slt, and hibari), so the rescoring's phone confusion costs are not learned from 
 Only voices that models may be tuned on: never flite awb or piper en_US-joe (kept for
 held-out measurement), never recorded speech.
 
-    python3 tools/make_confusions.py            # needs espeak-ng, flite and a release build
+    python3 tools/build/make_confusions.py            # needs espeak-ng, flite and a release build
                                                 # with `--features dev-tools` (`nomen confusions`)
 
 The counts are those of the acoustic model that `nomen confusions` loads by default
@@ -38,7 +38,7 @@ VOICES = [
 
 
 def main():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sentences", type=int, default=900)
     ap.add_argument("--seed", type=int, default=7)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where the words of an eval set are lost, stage by stage (BENCHMARKS.md "Where the words go").
 
-    python3 tools/diagnose.py --eval ../shared/eval --set real2 [--sets DA,DF] [-- nomen flags]
+    python3 tools/eval/diagnose.py --eval ../shared/eval --set real2 [--sets DA,DF] [-- nomen flags]
 
 Runs `nomen transcribe` over the set's manifest with the posteriors dumped (a build with
 `cargo build --release --features dev-tools`), then, for every

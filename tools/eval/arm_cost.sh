@@ -6,7 +6,7 @@
 # Pi 4) and cortex-a76 (Raspberry Pi 5). Counts come from ../shared/tools/arm-insns/count
 # (qemu-user with an instruction-counting plugin: deterministic, not time; read its header).
 #
-#   tools/arm_cost.sh [AARCH64_NOMEN] [WAV]
+#   tools/eval/arm_cost.sh [AARCH64_NOMEN] [WAV]
 #
 # AARCH64_NOMEN: default target/aarch64-unknown-linux-gnu/release/nomen (build it with
 #   cross/setup.sh && cargo build --release --target aarch64-unknown-linux-gnu --no-default-features).
@@ -26,7 +26,7 @@
 # built; NOMEN_CACHE_DIR points at a fresh directory) and then warm, as every later run.
 # Prints one Markdown table.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 arm=${1:-target/aarch64-unknown-linux-gnu/release/nomen}
 wav=${2:-}

@@ -3,7 +3,7 @@ with stream.py's `StreamStep` and `Streamer`, on the synthesized validation spli
 each partial's greedy phones are from what the whole-utterance graph says about the same
 frames.
 
-    python3 tools/am/stream_partials.py --data /work/data/am --head /work/data/head-stream.pt \\
+    python3 tools/build/am/stream_partials.py --data /work/data/am --head /work/data/head-stream.pt \\
         --look-ahead 0 --tail-fill 0 [--every 15] [--limit 150]
 
 For every utterance, a partial every `--every` frames (0.3 s for 15) of the audio heard so
@@ -11,7 +11,7 @@ far: the runner's calls (each committing all but the last `--look-ahead` frames)
 that partial only, the uncommitted frames again with `--tail-fill` frames of quiet (zeros:
 the runner's default lead-in) after the audio heard. Its greedy phones (`<wb>` left out) are
 compared with the greedy phones of the shipped head (`--ref`) on the whole-utterance
-features (tools/am/features.py) of the same frames: "moved" = edit distance over the
+features (tools/build/am/features.py) of the same frames: "moved" = edit distance over the
 reference's phones, summed over all partials; also over the partials' last second only
 (`tail moved`: the phones of frames within 50 of the partial's end, where the lack of right
 context shows). The encoder runs once per call as in the runner, so the cost is the

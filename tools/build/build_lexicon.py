@@ -11,7 +11,7 @@ Duplicates are merged; the G2P pronunciation comes first.
 
 Output: one line per pronunciation, `word<TAB>phone phone ...`, sorted by word.
 
-Usage: python3 tools/build_lexicon.py --lm models-quantized/en-us.lm.bin \
+Usage: python3 tools/build/build_lexicon.py --lm models-quantized/en-us.lm.bin \
           --out models-quantized/lexicon.txt [--jobs 2] [--cmudict FILE]...
 Batched G2P: about 1 ms per word per core (72.5k words: a few minutes).
 """

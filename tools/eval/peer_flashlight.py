@@ -13,10 +13,10 @@ built with `cargo build --release --features dev-tools`):
 
 Then:
 
-  python3 tools/peer_flashlight.py check-lm --arpa A --scores S   # KenLM vs nomen scores
-  python3 tools/peer_flashlight.py decode --post DIR --manifest M --arpa A \\
+  python3 tools/eval/peer_flashlight.py check-lm --arpa A --scores S   # KenLM vs nomen scores
+  python3 tools/eval/peer_flashlight.py decode --post DIR --manifest M --arpa A \\
       [--prons P.jsonl --boost 3] --out hyps.jsonl
-  python3 tools/peer_flashlight.py sweep --post DIR --manifest M --arpa A --prons P.jsonl \\
+  python3 tools/eval/peer_flashlight.py sweep --post DIR --manifest M --arpa A --prons P.jsonl \\
       --grid 'lm_weight=0.8,1.15;word_score=-1.5,0;boost=2,4'       # scores each with score.py
 
 Entities: each entity of the row's list (nomen's entries: full names and, unless
@@ -50,7 +50,7 @@ from flashlight.lib.text.decoder import (
 )
 from flashlight.lib.text.dictionary import Dictionary
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "models-quantized")
 SCORER = "/work/shared/eval/score.py"
 ENT_BASE = -7.0

@@ -1,9 +1,9 @@
 """Trains nomen's CTC phone head on the frozen Whisper tiny.en encoder's outputs.
 
-    python3 tools/am/train.py --data DIR --out head.pt [--epochs 12]
+    python3 tools/build/am/train.py --data DIR --out head.pt [--epochs 12]
 
-Reads DIR/feats/train-*.npz and valid-*.npz (tools/am/features.py); `--feats sfeats` reads
-the streamed encoder outputs of tools/am/stream_features.py instead (`--feats sfeats,feats`
+Reads DIR/feats/train-*.npz and valid-*.npz (tools/build/am/features.py); `--feats sfeats` reads
+the streamed encoder outputs of tools/build/am/stream_features.py instead (`--feats sfeats,feats`
 trains on both, validating on the first; `--train-shards` keeps only the training shards
 whose names match, e.g. 'train-00[0-2]*'). The head (`Head`): a
 layer norm on each tapped encoder output, a learned mix, a 384->256 projection, three

@@ -3,7 +3,7 @@
 "Long contact lists"): syllables drawn with a fixed seed, so nearly every word is new to
 the lexicon and must be pronounced by the G2P.
 
-    python3 tools/make_long_list.py 200000 > list200k.txt
+    python3 tools/eval/make_long_list.py 200000 > list200k.txt
 """
 import random
 import sys

@@ -1,7 +1,7 @@
 """Greedy CTC phone error rates of heads on whole-utterance and streamed encoder outputs of the
-synthesized validation split (tools/am/features.py, tools/am/stream_features.py).
+synthesized validation split (tools/build/am/features.py, tools/build/am/stream_features.py).
 
-    python3 tools/am/stream_eval.py --data /work/data/am \\
+    python3 tools/build/am/stream_eval.py --data /work/data/am \\
         --row "a shipped, whole=/work/data/head-v2.pt:feats" \\
         --row "b shipped, chunk 15=/work/data/head-v2.pt:sfeats" \\
         --row "c stream head, chunk 15=/work/data/head-stream.pt:sfeats" [--md]

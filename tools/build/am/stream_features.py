@@ -1,7 +1,7 @@
 """The frozen Whisper tiny.en encoder's outputs as the STREAMING graph computes them
-(tools/am/stream.py), for training and measuring a head for live partials.
+(tools/build/am/stream.py), for training and measuring a head for live partials.
 
-    python3 tools/am/stream_features.py --data /work/data/am [--chunk 15] [--shards valid-0000 ...]
+    python3 tools/build/am/stream_features.py --data /work/data/am [--chunk 15] [--shards valid-0000 ...]
         [--limit N] [--threads 1] [--reverse]
 
 Each utterance is run as nomen's streaming runner runs it with no look-ahead: calls of
@@ -12,7 +12,7 @@ maximum (-10 at the start). The computation is stream.py's own `StreamStep.encod
 head trains on here is what the streaming graph feeds its head. The last call of an
 utterance is shorter (its frames end at the whole-utterance frame count,
 (S // 160 + 2) // 2; audio past the end is zeros, as the graph's caller pads). No lead-in is
-put before the audio (as tools/am/features.py: the synthesized utterances start with
+put before the audio (as tools/build/am/features.py: the synthesized utterances start with
 0.05-0.6 s of quiet).
 
 `--look-ahead L` commits all but the last L frames of every call but the last (computed

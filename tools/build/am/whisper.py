@@ -8,7 +8,7 @@ STFT frame is kept, so `n` samples give `n // 160 + 1` mel frames and, after the
 convolution, `(n // 160 + 2) // 2` encoder frames, frame `t` centred on sample `320 t`: the same
 frame count and timing as the hama graph. `reference_log_mel` is that reference in numpy.
 
-    python3 tools/am/whisper.py --check      # rebuild == ctranslate2's encoder; graph mel == reference
+    python3 tools/build/am/whisper.py --check      # rebuild == ctranslate2's encoder; graph mel == reference
 """
 import argparse
 import math

@@ -22,7 +22,7 @@ converted here with LogMath.log_to_ln; expect agreement within about 1e-4.
 The Rust side is the ignored test `lm::tests::matches_pocketsphinx`:
 
   python3 -m venv build/venv && build/venv/bin/pip install pocketsphinx
-  build/venv/bin/python tools/check_lm.py --out build/lm_check.tsv
+  build/venv/bin/python tools/eval/check_lm.py --out build/lm_check.tsv
   cargo test --release lm::tests::matches_pocketsphinx -- --ignored --nocapture
 """
 import argparse
