@@ -19,19 +19,27 @@ use crate::model::ModelError;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field} {message}")]
 pub struct ConfigError {
-    /// The setting's field name (`beam_threshold`, `gap_scale`, `trailing_silence_s`, ...).
-    pub field: &'static str,
+    /// The setting: its field's name, after the names of the fields that hold it below the
+    /// configuration validated (`beam_threshold`, `search.gap_scale`, `rescore.floor`,
+    /// `endpoint.trailing_silence_s`, ...).
+    pub field: String,
     /// What it must be, and what it was: "must be above 0 and at most 1000, got 0".
     pub message: String,
 }
 
 impl ConfigError {
     /// A complaint about `field`.
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
-            field,
+            field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// The same complaint about a setting of the configuration held in field `outer`.
+    pub fn within(mut self, outer: &str) -> Self {
+        self.field = format!("{outer}.{}", self.field);
+        self
     }
 }
 

@@ -137,10 +137,9 @@ fn names_found(bias: nomen::bias::BiasConfig) -> usize {
 fn phonetic_rescoring_finds_names_the_beam_search_missed() {
     let on = nomen::bias::BiasConfig::default();
     let found_on = names_found(on);
-    let found_off = names_found(nomen::bias::BiasConfig {
-        rescore: false,
-        ..on
-    });
+    let mut off = on;
+    off.rescore.enabled = false;
+    let found_off = names_found(off);
     // Measured: 7 of 8 with rescoring, 3 without.
     eprintln!("rescoring on: {found_on} of 8, off: {found_off} of 8");
     assert!(found_on >= 6, "{found_on}");
@@ -172,9 +171,9 @@ fn one_name(
 fn anglicized_pronunciations_are_added_only_when_asked() {
     let prons = |anglicize: bool| -> Vec<Vec<String>> {
         let (rec, trie) = one_name("Arrellano", |b| {
-            b.anglicize = anglicize;
+            b.prons.anglicize = anglicize;
             // The G2P's first two choices (its third already has an English r).
-            b.g2p_nbest = 2;
+            b.prons.g2p_nbest = 2;
         });
         let tokens = rec.model().tokens();
         trie.trie()
@@ -209,8 +208,8 @@ fn pronunciation_costs_follow_the_g2p_scores_only_when_weighted() {
     // (pronunciation, cost) of every path of "Joaquin" in the entity trie.
     let costs = |weight: f32| -> Vec<f32> {
         let (_rec, trie) = one_name("Joaquin", |b| {
-            b.pron_weight = weight;
-            b.g2p_nbest = 3;
+            b.prons.pron_weight = weight;
+            b.prons.g2p_nbest = 3;
         });
         let lx = trie.trie();
         let mut out = Vec::new();
@@ -240,7 +239,7 @@ fn learned_confusions_are_loaded_only_when_asked() {
     let load = |on: bool| {
         let mut cfg =
             nomen::recognizer::RecognizerConfig::with_dir(root().join("models-quantized"));
-        cfg.bias.rescore_confusions = on;
+        cfg.bias.rescore.confusions = on;
         nomen::recognizer::Recognizer::load(cfg).unwrap()
     };
     let off = load(false);
@@ -259,11 +258,9 @@ fn learned_confusions_are_loaded_only_when_asked() {
 #[test]
 fn rescoring_the_n_best_keeps_the_names_the_best_alone_finds() {
     let one = nomen::bias::BiasConfig::default();
-    assert_eq!(one.rescore_nbest, 1);
-    let five = nomen::bias::BiasConfig {
-        rescore_nbest: 5,
-        ..one
-    };
+    assert_eq!(one.rescore.nbest, 1);
+    let mut five = one;
+    five.rescore.nbest = 5;
     let (found_one, found_five) = (names_found(one), names_found(five));
     eprintln!("n-best rescoring: 1 -> {found_one} of 8, 5 -> {found_five} of 8");
     assert!(

@@ -2,7 +2,7 @@
 //! `BeamDecoder::advance` over many frames, with the real n-gram LM (ARPA fixture), a
 //! lexicon with shared prefixes, homophones and word-boundary tokens, and an entity trie.
 
-use nomen::bias::{BiasConfig, BiasEntry, EntityTrie};
+use nomen::bias::{BiasEntry, EntityTrie, SearchBias};
 use nomen::decoder::{BeamDecoder, DecoderConfig, TokenRoles};
 use nomen::lexicon::Lexicon;
 use nomen::lm::WordLm;
@@ -127,7 +127,7 @@ fn per_frame_loop_allocates_nothing() {
     )
     .unwrap();
     let mut dec =
-        BeamDecoder::with_bias(&lex, &lm, roles, cfg, Some((&ent, BiasConfig::default())));
+        BeamDecoder::with_bias(&lex, &lm, roles, cfg, Some((&ent, SearchBias::default())));
     let warm = frames(1);
     let post = frames(40); // 1120 frames
                            // A first utterance, then reset: steady state must not allocate either.

@@ -203,12 +203,15 @@ fn settings_out_of_range_are_refused_by_the_library_with_their_name() {
     let mut cfg = RecognizerConfig::with_dir(root().join("models-quantized"));
     cfg.decoder.beam_threshold = f32::NAN;
     match Recognizer::load(cfg) {
-        Err(nomen::Error::Config(e)) => assert_eq!(e.field, "beam_threshold", "{e}"),
+        Err(nomen::Error::Config(e)) => assert_eq!(e.field, "decoder.beam_threshold", "{e}"),
         other => panic!("expected a configuration error, got {:?}", other.err()),
     }
     let mut cfg = RecognizerConfig::with_dir(root().join("models-quantized"));
     cfg.segment.padding.post_roll_s = -1.0;
-    assert_eq!(cfg.validate().unwrap_err().field, "post_roll_s");
+    assert_eq!(
+        cfg.validate().unwrap_err().field,
+        "segment.padding.post_roll_s"
+    );
 
     let mut live = nomen::PipelineConfig::default();
     live.endpoint.trailing_silence_s = f32::NAN;
@@ -216,5 +219,5 @@ fn settings_out_of_range_are_refused_by_the_library_with_their_name() {
     let e = nomen::Pipeline::start(common::shared_recognizer(), None, live, rx)
         .err()
         .expect("refused");
-    assert_eq!(e.field, "trailing_silence_s", "{e}");
+    assert_eq!(e.field, "endpoint.trailing_silence_s", "{e}");
 }

@@ -49,8 +49,8 @@ impl SegmentConfig {
         seconds("min_speech_s", self.min_speech_s, 0.0, 60.0)?;
         seconds("keep_whole_s", self.keep_whole_s, 0.0, 3600.0)?;
         seconds("max_segment_s", self.max_segment_s, 2.0, 3600.0)?;
-        self.padding.validate()?;
-        self.level.validate()
+        self.padding.validate().map_err(|e| e.within("padding"))?;
+        self.level.validate().map_err(|e| e.within("level"))
     }
 }
 

@@ -13,6 +13,8 @@ use crate::decoder::{DecodedWord, TokenRoles};
 /// Settings of the lookup.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LookupConfig {
+    /// Run the lookup at all (technique 4).
+    pub enabled: bool,
     /// Longest span of words considered, in words.
     pub max_span: usize,
     /// Shortest span, in units: shorter spans are never replaced.
@@ -21,9 +23,20 @@ pub struct LookupConfig {
     pub units_per_edit: usize,
 }
 
+impl LookupConfig {
+    /// Checks every setting: `Err` names the first out of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::count;
+        count("max_span", self.max_span, 1, 16)?;
+        count("min_units", self.min_units, 0, 1000)?;
+        count("units_per_edit", self.units_per_edit, 1, 1000)
+    }
+}
+
 impl Default for LookupConfig {
     fn default() -> Self {
         LookupConfig {
+            enabled: true,
             max_span: 3,
             min_units: 4,
             units_per_edit: 6,

@@ -6,7 +6,7 @@
 //! only its new words) and, through the start-up cache's pronunciation record, once per
 //! machine. The pronunciations then make the entity trie ([`EntityTrie`]).
 
-use super::{BiasConfig, BiasEntry, EntityTrie};
+use super::{BiasEntry, EntityTrie};
 use crate::cache::StartupCache;
 use crate::g2p::memo::PronMemo;
 use crate::g2p::G2p;
@@ -31,13 +31,56 @@ fn add_pron(p: Vec<u16>, cost: f32, out: &mut WordProns) {
     }
 }
 
+/// How the words of a list are pronounced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PronConfig {
+    /// Most pronunciations kept per entity (a multi-word name's combinations of its words'
+    /// variants, each with and without the word boundary between them).
+    pub max_prons: usize,
+    /// G2P pronunciations tried per word (n-best). 0: no G2P, the lexicon's only.
+    pub g2p_nbest: usize,
+    /// Add each G2P pronunciation as an English speaker says it (foreign phones mapped to
+    /// English ones, see [`crate::g2p::anglicize`]).
+    pub anglicize: bool,
+    /// G2G variants per word (technique 5): alternative sounds of letter groups. 0: off.
+    pub g2g_variants: usize,
+    /// Weight of a pronunciation's own cost (ln, at most 0: a G2P n-best entry's score
+    /// below the G2P's best, a G2G variant's cost, an English rendering's): an entity
+    /// heard through a less likely pronunciation scores that much less. 0: every
+    /// pronunciation counts the same.
+    pub pron_weight: f32,
+}
+
+impl PronConfig {
+    /// Checks every setting: `Err` names the first out of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::{count, within};
+        count("max_prons", self.max_prons, 1, 256)?;
+        count("g2p_nbest", self.g2p_nbest, 0, 16)?;
+        count("g2g_variants", self.g2g_variants, 0, 256)?;
+        within("pron_weight", self.pron_weight, 0.0, 100.0)
+    }
+}
+
+impl Default for PronConfig {
+    fn default() -> Self {
+        PronConfig {
+            max_prons: 16,
+            g2p_nbest: 3,
+            anglicize: false,
+            g2g_variants: 0,
+            pron_weight: 0.5,
+        }
+    }
+}
+
 /// Pronounces the words of entity lists for one model directory and one set of settings.
 pub struct Pronouncer {
     /// The model directory (the G2P's files).
     dir: PathBuf,
     /// Where pronunciations are remembered between runs (`None`: nowhere).
     cache: Option<StartupCache>,
-    settings: BiasConfig,
+    settings: PronConfig,
     /// The model's word-boundary unit (between the words of a multi-word name).
     word_boundary: Option<u16>,
     /// The on-device G2P for names, loaded on first use (absent: lexicon pronunciations only).
@@ -63,7 +106,7 @@ impl Pronouncer {
     pub fn new(
         dir: &Path,
         cache: Option<StartupCache>,
-        settings: BiasConfig,
+        settings: PronConfig,
         word_boundary: Option<u16>,
     ) -> Self {
         Pronouncer {

@@ -14,7 +14,7 @@
 
 use super::confusion::Confusions;
 use super::similar::SimilarUnits;
-use crate::bias::{BiasConfig, EntityTrie};
+use crate::bias::{EntityTrie, SearchBias};
 use crate::decoder::{DecodedWord, DecoderConfig, LanguageModel, TokenRoles};
 use crate::lexicon::{Lexicon, WordId, ROOT};
 use std::cell::RefCell;
@@ -24,6 +24,32 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Settings of the rescoring.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RescoreConfig {
+    /// Run the rescoring at all (technique 3).
+    pub enabled: bool,
+    /// Most a unit may cost on one frame below the frame's best (ln units).
+    pub floor: f32,
+    /// How much better (ln units) an entity must explain a span to replace it.
+    pub margin: f32,
+    /// What a frame costs when a similar unit (vowel for vowel, s for ʃ ...) stands for the
+    /// name's unit, below that unit's own score.
+    pub similar: f32,
+    /// How many of the search's best hypotheses (within
+    /// [`crate::recognizer::NBEST_RESCORE_WITHIN`] of the best) are rescored and re-ranked
+    /// by their search score plus what their replacements gain; 1: the best alone. Lists
+    /// longer than [`LARGE_LIST`] rescore the best alone.
+    pub nbest: usize,
+    /// Use the learned unit confusion costs of the model directory (`confusions.tsv`)
+    /// instead of the similar-phone groups where the file exists (off: measured, the
+    /// hand-made groups find more names on dev).
+    pub confusions: bool,
+    /// Added when the span holds a given or family name of the entity that would replace it
+    /// (the rest of that person's name is likely next to it), and when the rescoring itself
+    /// finds a given name over the span's first words.
+    pub anchor: f32,
+    /// The anchor bonus only goes to a name whose alignment costs at most this many floors
+    /// per unit of its pronunciation (at most this share of its units heard as something
+    /// else): words swallowed after a given name are mostly well heard.
+    pub anchor_cost: f32,
     /// Longest span of words replaced by one entity.
     pub max_span: usize,
     /// Fewest best-path units under a span for it to be considered.
@@ -49,6 +75,14 @@ pub struct RescoreConfig {
 impl Default for RescoreConfig {
     fn default() -> Self {
         RescoreConfig {
+            enabled: true,
+            floor: 3.0,
+            margin: 1.0,
+            similar: 2.0,
+            nbest: 1,
+            confusions: false,
+            anchor: 6.0,
+            anchor_cost: 0.5,
             max_span: 5,
             min_units: 3,
             candidates: 8,
@@ -65,12 +99,34 @@ impl Default for RescoreConfig {
 pub const LARGE_LIST: usize = 2_000;
 
 impl RescoreConfig {
-    /// Settings for a list of `entries` entries. The search's cost grows with the list (more
-    /// names share each prefix); beyond [`LARGE_LIST`] entries a name may have at most one
-    /// unit heard as nothing like it and the search keeps 512 states per frame, which keeps
-    /// a 10k list within 1.2x the no-list run at some cost in recall (BENCHMARKS.md).
-    pub fn for_list(entries: usize) -> Self {
-        let mut c = RescoreConfig::default();
+    /// Checks every setting: `Err` names the first out of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::{count, positive, within};
+        for (name, v) in [
+            ("margin", self.margin),
+            ("similar", self.similar),
+            ("anchor", self.anchor),
+            ("anchor_cost", self.anchor_cost),
+        ] {
+            within(name, v, -100.0, 100.0)?;
+        }
+        positive("floor", self.floor, 100.0)?;
+        count("nbest", self.nbest, 1, 16)?;
+        count("max_span", self.max_span, 1, 16)?;
+        count("min_units", self.min_units, 0, 1000)?;
+        count("candidates", self.candidates, 1, 1024)?;
+        count("max_states", self.max_states, 1, 1 << 20)?;
+        positive("state_beam", self.state_beam, 1000.0)?;
+        count("slack", self.slack, 0, 1000)?;
+        positive("max_cost_per_unit", self.max_cost_per_unit, 100.0)
+    }
+
+    /// These settings for a list of `entries` entries. The search's cost grows with the list
+    /// (more names share each prefix); beyond [`LARGE_LIST`] entries a name may have at most
+    /// one unit heard as nothing like it and the search keeps 512 states per frame, which
+    /// keeps a 10k list within 1.2x the no-list run at some cost in recall (BENCHMARKS.md).
+    pub fn for_list(&self, entries: usize) -> Self {
+        let mut c = *self;
         if entries > LARGE_LIST {
             c.max_floored = 1;
             c.max_states = 512;
@@ -84,7 +140,8 @@ pub struct RescoreContext<'a, L: LanguageModel> {
     pub lex: &'a Lexicon,
     pub lm: &'a L,
     pub ent: &'a EntityTrie,
-    pub bias: BiasConfig,
+    /// How completing an entity scores (as in the search).
+    pub search: SearchBias,
     pub decoder: DecoderConfig,
     pub roles: TokenRoles,
     pub similar: &'a SimilarUnits,
@@ -473,8 +530,7 @@ impl Hasher for Fx {
 }
 
 /// Replaces spans of `words` by entities where the entity explains the frames better (see the
-/// module docs). `frames` are the log-posteriors the words were decoded from; `floor` and
-/// `margin` come from the bias settings.
+/// module docs). `frames` are the log-posteriors the words were decoded from.
 pub fn rescore_entities<L: LanguageModel>(
     words: &[DecodedWord],
     frames: &[f32],
@@ -502,9 +558,9 @@ pub fn rescore_entities_scored<L: LanguageModel>(
         &frames[..t_len * v],
         v,
         ctx.roles,
-        ctx.bias.rescore_floor,
+        cfg.floor,
         ctx.similar,
-        ctx.bias.rescore_similar,
+        cfg.similar,
         ctx.confusions,
         ctx.memo.is_some(),
     );
@@ -527,7 +583,7 @@ pub fn rescore_entities_scored<L: LanguageModel>(
         } else {
             let c = ctx
                 .ent
-                .completion_score(w - n_lex, &ctx.bias, dcfg.lm_weight);
+                .completion_score(w - n_lex, &ctx.search, dcfg.lm_weight);
             (c + dcfg.word_bonus, ctx.lm.null())
         }
     };
@@ -546,7 +602,7 @@ pub fn rescore_entities_scored<L: LanguageModel>(
         .trie()
         .children(ROOT)
         .iter()
-        .map(|e| ctx.ent.lookahead(e.child, &ctx.bias, dcfg.lm_weight))
+        .map(|e| ctx.ent.lookahead(e.child, &ctx.search, dcfg.lm_weight))
         .fold(f32::NEG_INFINITY, f32::max)
         + dcfg.word_bonus;
 
@@ -602,14 +658,10 @@ pub fn rescore_entities_scored<L: LanguageModel>(
             let after = next_score(i + k, ctx.lm.null());
             // An entity can only win if its alignment scores at least this.
             let anchored = span.iter().any(|w| w.word >= n_lex);
-            let threshold = ctx.bias.rescore_margin + orig
+            let threshold = cfg.margin + orig
                 - after
                 - best_completion
-                - if anchored {
-                    ctx.bias.rescore_anchor.max(0.0)
-                } else {
-                    0.0
-                };
+                - if anchored { cfg.anchor.max(0.0) } else { 0.0 };
             spans.push((k, e, orig, after, threshold));
         }
         // The best entity per span length: (gain, span length, entity word).
@@ -672,15 +724,15 @@ pub fn rescore_entities_scored<L: LanguageModel>(
                                     part.partial && is_part_of(&part.words, &full.words)
                                 }
                             });
-                    if anchored && -ac <= ctx.bias.rescore_anchor_cost * f.floor * units as f32 {
-                        gain += ctx.bias.rescore_anchor;
+                    if anchored && -ac <= cfg.anchor_cost * f.floor * units as f32 {
+                        gain += cfg.anchor;
                     }
                     log::trace!(
                         "span {i}+{k} entity {:?}: acoustic {ac:.2} score {:.2} vs words {orig:.2}: gain {gain:.2}",
                         full.display,
                         sc + after
                     );
-                    if gain > ctx.bias.rescore_margin {
+                    if gain > cfg.margin {
                         match best.iter_mut().find(|b| b.1 == k) {
                             Some(b) if gain > b.0 => *b = (gain, k, c),
                             Some(_) => {}
@@ -702,18 +754,12 @@ pub fn rescore_entities_scored<L: LanguageModel>(
             })
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .copied();
-        if let Some((_, kp, cp)) = part.filter(|_| ctx.bias.rescore_anchor > 0.0) {
+        if let Some((_, kp, cp)) = part.filter(|_| cfg.anchor > 0.0) {
             let longer: Vec<_> = spans
                 .iter()
                 .filter(|x| x.0 > kp && !words[i..i + x.0].iter().any(|w| w.word >= n_lex))
                 .map(|&(k, e, orig, after, threshold)| {
-                    (
-                        k,
-                        e,
-                        orig,
-                        after,
-                        threshold - ctx.bias.rescore_anchor.max(0.0),
-                    )
+                    (k, e, orig, after, threshold - cfg.anchor.max(0.0))
                 })
                 .collect();
             try_spans(&longer, Some(cp), &mut best);
@@ -729,7 +775,7 @@ pub fn rescore_entities_scored<L: LanguageModel>(
     for i in (0..n).rev() {
         total[i] = total[i + 1];
         for &(gain, k, c) in &found_at[i] {
-            let v = gain - ctx.bias.rescore_margin + total[i + k];
+            let v = gain - cfg.margin + total[i + k];
             if v > total[i] {
                 total[i] = v;
                 choice[i] = Some((k, c));
@@ -856,13 +902,13 @@ mod tests {
         lex: &Lexicon,
         lm: &Uni,
         ent: &EntityTrie,
-        bias: BiasConfig,
+        cfg: RescoreConfig,
     ) -> Vec<String> {
         let ctx = RescoreContext {
             lex,
             lm,
             ent,
-            bias,
+            search: SearchBias::default(),
             decoder: DecoderConfig::default(),
             roles: ROLES,
             similar: &SimilarUnits::none(),
@@ -870,7 +916,7 @@ mod tests {
             memo: None,
         };
         let n = lex.num_words() as u32;
-        rescore_entities(words, f, &ctx, &RescoreConfig::default())
+        rescore_entities(words, f, &ctx, &cfg)
             .iter()
             .map(|w| {
                 if w.word >= n {
@@ -890,7 +936,7 @@ mod tests {
             lex: &lex,
             lm: &lm,
             ent: &ent,
-            bias: BiasConfig::default(),
+            search: SearchBias::default(),
             decoder: DecoderConfig::default(),
             roles: ROLES,
             similar: &SimilarUnits::none(),
@@ -964,15 +1010,12 @@ mod tests {
             (7, 0),
             (8, 0),
         ]);
-        let strict = RescoreContext {
-            bias: BiasConfig {
-                rescore_floor: 12.0,
-                ..BiasConfig::default()
-            },
-            ..ctx
+        let strict = RescoreConfig {
+            floor: 12.0,
+            ..RescoreConfig::default()
         };
         assert_eq!(
-            rescore_entities_scored(&words, &f2, &strict, &RescoreConfig::default()),
+            rescore_entities_scored(&words, &f2, &ctx, &strict),
             (words, 0.0)
         );
     }
@@ -1030,7 +1073,7 @@ mod tests {
                 4,
             )
             .unwrap();
-            rescored_text(&words, &f, &lex, &lm, &ent, BiasConfig::default())
+            rescored_text(&words, &f, &lex, &lm, &ent, RescoreConfig::default())
         };
         // Alone, "Early" wins its span (a first-come choice would take it and lose "Later")...
         assert_eq!(run(&["Early"]), vec!["Early", "z"]);
@@ -1087,20 +1130,20 @@ mod tests {
             word(lex.word_id("win").unwrap(), 3, 6),
             word(lex.word_id("pend").unwrap(), 7, 10),
         ];
-        let run = |bias: BiasConfig| rescored_text(&words, &f, &lex, &lm, &ent, bias);
+        let run = |cfg: RescoreConfig| rescored_text(&words, &f, &lex, &lm, &ent, cfg);
         // The rescoring finds "Ashwin" over "us win"; that anchors the whole name over the
         // next word too, although "Pande" alone would not replace "pend".
-        assert_eq!(run(BiasConfig::default()), vec!["ashwin pande"]);
-        let no_anchor = BiasConfig {
-            rescore_anchor: 0.0,
-            ..BiasConfig::default()
+        assert_eq!(run(RescoreConfig::default()), vec!["ashwin pande"]);
+        let no_anchor = RescoreConfig {
+            anchor: 0.0,
+            ..RescoreConfig::default()
         };
         assert_eq!(run(no_anchor), vec!["ashwin", "pend"]);
-        // A name that costs more per unit than `rescore_anchor_cost` floors gets no bonus:
+        // A name that costs more per unit than `anchor_cost` floors gets no bonus:
         // here 2 of its 8 units are heard as something else, and one is only second best.
-        let strict = BiasConfig {
-            rescore_anchor_cost: 0.25,
-            ..BiasConfig::default()
+        let strict = RescoreConfig {
+            anchor_cost: 0.25,
+            ..RescoreConfig::default()
         };
         assert_eq!(run(strict), vec!["ashwin", "pend"]);
     }

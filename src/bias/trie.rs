@@ -1,7 +1,74 @@
 //! Biasing's second pass: the entity trie the beam search walks beside the general lexicon.
 
-use super::BiasConfig;
 use crate::lexicon::{Lexicon, WordId};
+
+/// How the search scores the entity trie: adaptive boosting (technique 1), the class LM
+/// (technique 2) and what completing an entity adds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchBias {
+    /// Adaptive boosting inside the entity trie (technique 1).
+    pub adaptive: bool,
+    /// Largest boost per unit (ln units), given when the unit is the frame's best.
+    pub phone_boost: f32,
+    /// Gap to the frame's best unit (ln units) at which the boost falls to zero.
+    pub gap_scale: f32,
+    /// Class LM boosting (technique 2): entities are words of the LM through a class.
+    pub class_lm: bool,
+    /// `ln p(entity class | any context)`, weighted by the LM weight like any LM score.
+    pub class_logprob: f32,
+    /// Added when an entity completes, times its list weight.
+    pub entity_bonus: f32,
+    /// Partial names (a given or family name alone) whose shortest pronunciation has fewer
+    /// units than this are easily heard in ordinary words ("Minh", "Xie"): they get
+    /// `short_penalty` on completion.
+    pub short_units: usize,
+    /// Added (negative) when a short partial name completes.
+    pub short_penalty: f32,
+    /// Subtracted when a family name said alone completes (ln units): people say "call
+    /// Siobhan" or "call Siobhan Nguyen" far more often than "call Nguyen", so where the
+    /// audio fits both about as well the whole name or the given name should win.
+    pub family_penalty: f32,
+    /// Lists of up to this many entries give each the full class score; a list `k` times
+    /// longer gives each `ln k` less (the class's probability is shared by more members),
+    /// so a long list does not fill ordinary speech with its entries. 0: no such sharing.
+    pub list_size_ref: usize,
+}
+
+impl SearchBias {
+    /// Checks every setting: `Err` names the first out of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::{count, positive, within};
+        for (name, v) in [
+            ("phone_boost", self.phone_boost),
+            ("class_logprob", self.class_logprob),
+            ("entity_bonus", self.entity_bonus),
+            ("short_penalty", self.short_penalty),
+            ("family_penalty", self.family_penalty),
+        ] {
+            within(name, v, -100.0, 100.0)?;
+        }
+        positive("gap_scale", self.gap_scale, 1000.0)?;
+        count("short_units", self.short_units, 0, 64)?;
+        count("list_size_ref", self.list_size_ref, 0, 10_000_000)
+    }
+}
+
+impl Default for SearchBias {
+    fn default() -> Self {
+        SearchBias {
+            adaptive: true,
+            phone_boost: 0.5,
+            gap_scale: 6.0,
+            class_lm: true,
+            class_logprob: -9.0,
+            entity_bonus: 1.0,
+            short_units: 5,
+            short_penalty: -6.0,
+            family_penalty: 1.0,
+            list_size_ref: 128,
+        }
+    }
+}
 
 /// One entity as the decoder knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,10 +80,10 @@ pub struct BiasEntry {
     /// List weight (multiplies the completion bonus).
     pub weight: f32,
     /// A given or family name said alone (or a nickname) rather than a list entry as written:
-    /// such short parts are easily heard in ordinary words, see [`BiasConfig::short_penalty`].
+    /// such short parts are easily heard in ordinary words, see [`SearchBias::short_penalty`].
     pub partial: bool,
     /// A family name said alone ("call Nguyen"): rarer in speech than the whole name or the
-    /// given name, see [`BiasConfig::family_penalty`].
+    /// given name, see [`SearchBias::family_penalty`].
     pub family: bool,
 }
 
@@ -46,7 +113,7 @@ pub struct EntityTrie {
     entries: Vec<BiasEntry>,
     scores: Vec<EntryScore>,
     /// Entries as listed (full names; not their given or family names alone) and its `ln`,
-    /// for [`BiasConfig::list_size_ref`].
+    /// for [`SearchBias::list_size_ref`].
     listed: usize,
     ln_listed: f32,
 }
@@ -137,7 +204,7 @@ impl EntityTrie {
 
     /// What completing trie word `w` adds to a hypothesis' score under `cfg` (class LM with
     /// `lm_weight`, completion bonus times the list weight, short-name penalty).
-    pub fn completion_score(&self, w: WordId, cfg: &BiasConfig, lm_weight: f32) -> f32 {
+    pub fn completion_score(&self, w: WordId, cfg: &SearchBias, lm_weight: f32) -> f32 {
         let i = self.trie.lm_id(w) as usize;
         let class = if cfg.class_lm {
             lm_weight * cfg.class_logprob
@@ -162,7 +229,7 @@ impl EntityTrie {
     /// its members, so an entry of a list `k` times longer than `list_size_ref` is `ln k`
     /// less likely (0 for lists up to that size).
     #[inline]
-    pub fn list_size_penalty(&self, cfg: &BiasConfig) -> f32 {
+    pub fn list_size_penalty(&self, cfg: &SearchBias) -> f32 {
         if cfg.list_size_ref == 0 || self.listed <= cfg.list_size_ref {
             return 0.0;
         }
@@ -174,7 +241,7 @@ impl EntityTrie {
     /// trie, as the lexicon's unigram look-ahead is charged, so that half-walked names do not
     /// look cheaper than ordinary words that already paid their LM score.
     #[inline]
-    pub fn lookahead(&self, node: crate::lexicon::NodeId, cfg: &BiasConfig, lm_weight: f32) -> f32 {
+    pub fn lookahead(&self, node: crate::lexicon::NodeId, cfg: &SearchBias, lm_weight: f32) -> f32 {
         if node == crate::lexicon::ROOT {
             return 0.0;
         }
@@ -262,7 +329,6 @@ fn combine(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bias::BiasConfig;
 
     #[test]
     fn multi_word_entities_allow_an_optional_boundary() {
@@ -330,14 +396,14 @@ mod tests {
             e("Burakyildirim", false, false),
         ];
         let t = EntityTrie::build(entries, |_| vec![vec![1, 2, 3, 4, 5, 6]], None, 4).unwrap();
-        let cfg = BiasConfig::default();
+        let cfg = SearchBias::default();
         let score = |name: &str| {
             let w = (0..3u32).find(|&w| t.entry(w).display == name).unwrap();
             t.completion_score(w, &cfg, 0.5)
         };
         assert!((score("Burak") - score("Yildirim") - cfg.family_penalty).abs() < 1e-6);
         assert_eq!(score("Burak"), score("Burakyildirim"));
-        let off = BiasConfig {
+        let off = SearchBias {
             family_penalty: 0.0,
             ..cfg
         };
@@ -361,7 +427,7 @@ mod tests {
                 .collect();
             EntityTrie::build(entries, |_| vec![vec![1, 2, 3]], None, 4).unwrap()
         };
-        let cfg = BiasConfig::default();
+        let cfg = SearchBias::default();
         let (short, long) = (list(100), list(1024));
         assert_eq!(short.list_size_penalty(&cfg), 0.0);
         let want = (1024.0f32 / cfg.list_size_ref as f32).ln();
@@ -373,7 +439,7 @@ mod tests {
         let node_long = long.trie().children(crate::lexicon::ROOT)[0].child;
         let la = short.lookahead(node, &cfg, 0.5) - long.lookahead(node_long, &cfg, 0.5);
         assert!((la - want).abs() < 1e-5);
-        let off = BiasConfig {
+        let off = SearchBias {
             list_size_ref: 0,
             ..cfg
         };

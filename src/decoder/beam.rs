@@ -13,7 +13,7 @@
 
 use super::hash::{FxHasher, SlotIndex};
 use super::{DecodedWord, DecoderConfig, Hypothesis, LanguageModel, TokenRoles};
-use crate::bias::{BiasConfig, EntityTrie};
+use crate::bias::{EntityTrie, SearchBias};
 use crate::lexicon::{Lexicon, NodeId, WordId, ROOT};
 use std::hash::{Hash, Hasher};
 
@@ -143,7 +143,7 @@ pub struct BeamDecoder<'a, L: LanguageModel> {
     lm: &'a L,
     /// The entity trie and its settings, when biasing is on. Its nodes are numbered after
     /// the lexicon's (`ent_base + node`) and its words after the lexicon's words.
-    bias: Option<(&'a EntityTrie, BiasConfig)>,
+    bias: Option<(&'a EntityTrie, SearchBias)>,
     ent_base: NodeId,
     ent_words: WordId,
     roles: TokenRoles,
@@ -171,7 +171,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         lm: &'a L,
         roles: TokenRoles,
         cfg: DecoderConfig,
-        bias: Option<(&'a EntityTrie, BiasConfig)>,
+        bias: Option<(&'a EntityTrie, SearchBias)>,
     ) -> Self {
         let beam = cfg.beam_size.max(1);
         // Each hypothesis yields at most: blank, repeat, boundary, one per child, one per word
@@ -488,7 +488,7 @@ impl<'a, L: LanguageModel> BeamDecoder<'a, L> {
         &mut self,
         h: &Hyp<L::State>,
         ent: &EntityTrie,
-        b: BiasConfig,
+        b: SearchBias,
         local: NodeId,
         t: u32,
         max_e: f32,
@@ -905,10 +905,10 @@ mod tests {
             4,
         )
         .unwrap();
-        let bias = BiasConfig {
+        let bias = SearchBias {
             phone_boost: 10.0,
             class_lm: false,
-            ..BiasConfig::default()
+            ..SearchBias::default()
         };
         let mut d = BeamDecoder::with_bias(
             &lex,

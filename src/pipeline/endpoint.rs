@@ -57,7 +57,7 @@ impl EndpointConfig {
     /// of its range.
     pub fn validate(&self) -> Result<(), crate::ConfigError> {
         use crate::ranges::{count, seconds};
-        self.segment.validate()?;
+        self.segment.validate().map_err(|e| e.within("segment"))?;
         seconds("trailing_silence_s", self.trailing_silence_s, 0.05, 10.0)?;
         seconds("early_check_s", self.early_check_s, 0.0, 10.0)?;
         seconds("early_final_s", self.early_final_s, 0.0, 10.0)?;

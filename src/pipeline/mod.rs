@@ -85,7 +85,7 @@ impl PipelineConfig {
     /// Checks every setting: `Err` names the first that is out of its range.
     /// [`Pipeline::start`] calls it.
     pub fn validate(&self) -> Result<(), crate::ConfigError> {
-        self.endpoint.validate()?;
+        self.endpoint.validate().map_err(|e| e.within("endpoint"))?;
         if self.sentence_end_min.is_nan() || self.sentence_end_min > 0.0 {
             return Err(crate::ConfigError::new(
                 "sentence_end_min",

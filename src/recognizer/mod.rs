@@ -9,10 +9,8 @@ use crate::audio::segment::{speech_segments, SegmentConfig};
 use crate::audio::utterance::ModelInput;
 use crate::audio::Audio16k;
 use crate::bias::confusion::Confusions;
-use crate::bias::lookup::{lookup_entities, LookupConfig};
-use crate::bias::rescore::{
-    rescore_entities_scored, RescoreConfig, RescoreContext, SearchMemo, LARGE_LIST,
-};
+use crate::bias::lookup::lookup_entities;
+use crate::bias::rescore::{rescore_entities_scored, RescoreContext, SearchMemo, LARGE_LIST};
 use crate::bias::similar::SimilarUnits;
 use crate::bias::{BiasConfig, BiasEntry, EntityTrie, Pronouncer};
 use crate::decoder::{BeamDecoder, DecoderConfig, Hypothesis, TokenRoles};
@@ -31,7 +29,7 @@ pub use partial::PartialDecoding;
 pub const LM_FILE: &str = "en-us.lm.bin";
 /// File name of the pronunciation lexicon in the model directory.
 pub const LEXICON_FILE: &str = "lexicon.txt";
-/// With [`crate::bias::BiasConfig::rescore_nbest`] above 1, hypotheses scoring more than
+/// With [`crate::bias::RescoreConfig::nbest`] above 1, hypotheses scoring more than
 /// this below the best (ln units) are not rescored: they would need more than any
 /// replacement gains on dev to win, and each costs a full rescoring.
 pub const NBEST_RESCORE_WITHIN: f32 = 2.0;
@@ -195,10 +193,10 @@ impl RecognizerConfig {
     /// Checks every setting (model window, search, segmenter, biasing): `Err` names the
     /// first that is out of its range. [`Recognizer::load`] calls it.
     pub fn validate(&self) -> Result<(), crate::ConfigError> {
-        self.model.validate()?;
-        self.decoder.validate()?;
-        self.segment.validate()?;
-        self.bias.validate()
+        self.model.validate().map_err(|e| e.within("model"))?;
+        self.decoder.validate().map_err(|e| e.within("decoder"))?;
+        self.segment.validate().map_err(|e| e.within("segment"))?;
+        self.bias.validate().map_err(|e| e.within("bias"))
     }
 
     fn lm_path(&self) -> PathBuf {
@@ -336,10 +334,10 @@ impl Recognizer {
         // Learned confusion costs, if the model directory has them (a model without them
         // gets the similar-phone groups).
         let conf_path = cfg.model.dir.join(CONFUSIONS_FILE);
-        let confusions = if cfg.bias.rescore_confusions && conf_path.exists() {
+        let confusions = if cfg.bias.rescore.confusions && conf_path.exists() {
             let id = |s: &str| tokens.id(s).and_then(|i| u16::try_from(i).ok());
             match Confusions::read_counts(&conf_path, id) {
-                Ok(c) => Confusions::from_counts(&c, tokens.len(), cfg.bias.rescore_floor),
+                Ok(c) => Confusions::from_counts(&c, tokens.len(), cfg.bias.rescore.floor),
                 Err(e) => {
                     log::warn!("{}: {e}; using similar-phone groups", conf_path.display());
                     Confusions::default()
@@ -364,7 +362,7 @@ impl Recognizer {
             pronouncer: Pronouncer::new(
                 &cfg.model.dir,
                 cfg.model.cache.clone(),
-                cfg.bias,
+                cfg.bias.prons,
                 roles.word_boundary,
             ),
             cfg,
@@ -377,7 +375,7 @@ impl Recognizer {
     }
 
     /// The learned unit confusion costs the rescoring uses (empty unless
-    /// [`crate::bias::BiasConfig::rescore_confusions`] is set and the model directory has
+    /// [`crate::bias::RescoreConfig::confusions`] is set and the model directory has
     /// [`CONFUSIONS_FILE`]).
     pub fn confusions(&self) -> &Confusions {
         &self.confusions
@@ -546,25 +544,25 @@ impl Recognizer {
         let Some(mut best) = hyps.first().cloned() else {
             return Transcript::default();
         };
-        if let Some(b) = bias.filter(|_| self.cfg.bias.rescore) {
+        if let Some(b) = bias.filter(|_| self.cfg.bias.rescore.enabled) {
             let ctx = RescoreContext {
                 lex: &self.lexicon,
                 lm: &self.lm,
                 ent: b,
-                bias: self.cfg.bias,
+                search: self.cfg.bias.search,
                 decoder: self.cfg.decoder,
                 roles: self.roles,
                 similar: &self.similar,
                 confusions: &self.confusions,
                 memo,
             };
-            let rcfg = RescoreConfig::for_list(b.entries().len());
+            let rcfg = self.cfg.bias.rescore.for_list(b.entries().len());
             // The n-best hypotheses close to the best are rescored each and re-ranked
             // by search score plus rescoring gain (large lists: the best only).
             let n = if b.entries().len() > LARGE_LIST {
                 1
             } else {
-                self.cfg.bias.rescore_nbest.max(1)
+                rcfg.nbest.max(1)
             };
             let mut top = f32::NEG_INFINITY;
             let first = hyps[0].score;
@@ -583,14 +581,14 @@ impl Recognizer {
                 }
             }
         }
-        if let Some(b) = bias.filter(|_| self.cfg.bias.lookup) {
+        if let Some(b) = bias.filter(|_| self.cfg.bias.lookup.enabled) {
             best.words = lookup_entities(
                 &best.words,
                 &post.data,
                 self.roles,
                 b,
                 self.lexicon.num_words() as u32,
-                &LookupConfig::default(),
+                &self.cfg.bias.lookup,
             );
         }
         self.to_transcript(&best, post.frame_shift_s, bias)
@@ -634,7 +632,7 @@ impl Recognizer {
             &self.lm,
             self.roles,
             self.cfg.decoder,
-            bias.map(|b| (b, self.cfg.bias)),
+            bias.map(|b| (b, self.cfg.bias.search)),
         )
     }
 

@@ -218,30 +218,33 @@ impl ModelArgs {
         let level = &mut cfg.segment.level;
         level.min_speech_db = self.level_floor.unwrap_or(level.min_speech_db);
         level.remove_dc = !self.keep_dc;
-        let b = &mut cfg.bias;
-        b.phone_boost = self.phone_boost.unwrap_or(b.phone_boost);
-        b.gap_scale = self.gap_scale.unwrap_or(b.gap_scale);
-        b.class_logprob = self.class_logprob.unwrap_or(b.class_logprob);
-        b.entity_bonus = self.entity_bonus.unwrap_or(b.entity_bonus);
-        b.short_penalty = self.short_penalty.unwrap_or(b.short_penalty);
-        b.family_penalty = self.family_penalty.unwrap_or(b.family_penalty);
-        b.list_size_ref = self.list_size_ref.unwrap_or(b.list_size_ref);
-        b.g2g_variants = self.g2g_variants.unwrap_or(b.g2g_variants);
-        b.g2p_nbest = self.g2p_nbest.unwrap_or(b.g2p_nbest);
-        b.max_prons = self.max_prons.unwrap_or(b.max_prons);
-        b.pron_weight = self.pron_weight.unwrap_or(b.pron_weight);
-        b.adaptive = !self.no_adaptive;
-        b.anglicize = self.anglicize || b.anglicize;
-        b.class_lm = !self.no_class_lm;
-        b.lookup = !self.no_lookup;
-        b.rescore = !self.no_rescore;
-        b.rescore_confusions = self.confusions || b.rescore_confusions;
-        b.rescore_nbest = self.rescore_nbest.unwrap_or(b.rescore_nbest);
-        b.rescore_floor = self.rescore_floor.unwrap_or(b.rescore_floor);
-        b.rescore_margin = self.rescore_margin.unwrap_or(b.rescore_margin);
-        b.rescore_similar = self.rescore_similar.unwrap_or(b.rescore_similar);
-        b.rescore_anchor = self.rescore_anchor.unwrap_or(b.rescore_anchor);
-        b.rescore_anchor_cost = self.rescore_anchor_cost.unwrap_or(b.rescore_anchor_cost);
+        // Biasing, pass by pass.
+        let p = &mut cfg.bias.prons;
+        p.g2g_variants = self.g2g_variants.unwrap_or(p.g2g_variants);
+        p.g2p_nbest = self.g2p_nbest.unwrap_or(p.g2p_nbest);
+        p.max_prons = self.max_prons.unwrap_or(p.max_prons);
+        p.pron_weight = self.pron_weight.unwrap_or(p.pron_weight);
+        p.anglicize = self.anglicize || p.anglicize;
+        let s = &mut cfg.bias.search;
+        s.adaptive = !self.no_adaptive;
+        s.phone_boost = self.phone_boost.unwrap_or(s.phone_boost);
+        s.gap_scale = self.gap_scale.unwrap_or(s.gap_scale);
+        s.class_lm = !self.no_class_lm;
+        s.class_logprob = self.class_logprob.unwrap_or(s.class_logprob);
+        s.entity_bonus = self.entity_bonus.unwrap_or(s.entity_bonus);
+        s.short_penalty = self.short_penalty.unwrap_or(s.short_penalty);
+        s.family_penalty = self.family_penalty.unwrap_or(s.family_penalty);
+        s.list_size_ref = self.list_size_ref.unwrap_or(s.list_size_ref);
+        let r = &mut cfg.bias.rescore;
+        r.enabled = !self.no_rescore;
+        r.confusions = self.confusions || r.confusions;
+        r.nbest = self.rescore_nbest.unwrap_or(r.nbest);
+        r.floor = self.rescore_floor.unwrap_or(r.floor);
+        r.margin = self.rescore_margin.unwrap_or(r.margin);
+        r.similar = self.rescore_similar.unwrap_or(r.similar);
+        r.anchor = self.rescore_anchor.unwrap_or(r.anchor);
+        r.anchor_cost = self.rescore_anchor_cost.unwrap_or(r.anchor_cost);
+        cfg.bias.lookup.enabled = !self.no_lookup;
         cfg.lm = self.lm.clone();
         cfg.lexicon = self.lexicon.clone();
         let d = &mut cfg.decoder;
@@ -270,38 +273,41 @@ impl ModelArgs {
 /// The flag that sets each library setting: what a [`ConfigError`]'s field is called on the
 /// command line.
 const FLAGS: &[(&str, &str)] = &[
-    ("beam_size", "--beam"),
-    ("beam_threshold", "--beam-threshold"),
-    ("lm_weight", "--lm-weight"),
-    ("word_bonus", "--word-bonus"),
-    ("boundary_bonus", "--boundary-bonus"),
-    ("phone_boost", "--phone-boost"),
-    ("gap_scale", "--gap-scale"),
-    ("class_logprob", "--class-logprob"),
-    ("entity_bonus", "--entity-bonus"),
-    ("short_penalty", "--short-penalty"),
-    ("list_size_ref", "--list-size-ref"),
-    ("family_penalty", "--family-penalty"),
-    ("g2g_variants", "--g2g-variants"),
-    ("g2p_nbest", "--g2p-nbest"),
-    ("max_prons", "--max-prons"),
-    ("pron_weight", "--pron-weight"),
-    ("rescore_nbest", "--rescore-nbest"),
-    ("rescore_floor", "--rescore-floor"),
-    ("rescore_margin", "--rescore-margin"),
-    ("rescore_similar", "--rescore-similar"),
-    ("rescore_anchor", "--rescore-anchor"),
-    ("rescore_anchor_cost", "--rescore-anchor-cost"),
-    ("length_plans", "--length-plans"),
-    ("pre_roll_s", "--pre-roll"),
-    ("post_roll_s", "--post-roll"),
-    ("min_speech_db", "--level-floor"),
+    ("decoder.beam_size", "--beam"),
+    ("decoder.beam_threshold", "--beam-threshold"),
+    ("decoder.lm_weight", "--lm-weight"),
+    ("decoder.word_bonus", "--word-bonus"),
+    ("decoder.boundary_bonus", "--boundary-bonus"),
+    ("bias.search.phone_boost", "--phone-boost"),
+    ("bias.search.gap_scale", "--gap-scale"),
+    ("bias.search.class_logprob", "--class-logprob"),
+    ("bias.search.entity_bonus", "--entity-bonus"),
+    ("bias.search.short_penalty", "--short-penalty"),
+    ("bias.search.list_size_ref", "--list-size-ref"),
+    ("bias.search.family_penalty", "--family-penalty"),
+    ("bias.prons.g2g_variants", "--g2g-variants"),
+    ("bias.prons.g2p_nbest", "--g2p-nbest"),
+    ("bias.prons.max_prons", "--max-prons"),
+    ("bias.prons.pron_weight", "--pron-weight"),
+    ("bias.rescore.nbest", "--rescore-nbest"),
+    ("bias.rescore.floor", "--rescore-floor"),
+    ("bias.rescore.margin", "--rescore-margin"),
+    ("bias.rescore.similar", "--rescore-similar"),
+    ("bias.rescore.anchor", "--rescore-anchor"),
+    ("bias.rescore.anchor_cost", "--rescore-anchor-cost"),
+    ("model.length_plans", "--length-plans"),
+    ("segment.padding.pre_roll_s", "--pre-roll"),
+    ("segment.padding.post_roll_s", "--post-roll"),
+    ("segment.level.min_speech_db", "--level-floor"),
     // listen
-    ("trailing_silence_s", "--trailing-silence"),
-    ("partial_interval_s", "--partial-interval"),
-    ("max_utterance_s", "--max-utterance"),
-    ("early_final_s", "--early-final"),
-    ("early_check_s", "--early-check"),
+    ("endpoint.segment.padding.pre_roll_s", "--pre-roll"),
+    ("endpoint.segment.padding.post_roll_s", "--post-roll"),
+    ("endpoint.segment.level.min_speech_db", "--level-floor"),
+    ("endpoint.trailing_silence_s", "--trailing-silence"),
+    ("endpoint.partial_interval_s", "--partial-interval"),
+    ("endpoint.max_utterance_s", "--max-utterance"),
+    ("endpoint.early_final_s", "--early-final"),
+    ("endpoint.early_check_s", "--early-check"),
     ("sentence_end_min", "--sentence-end-min"),
     ("reconnect_s", "--reconnect"),
 ];
