@@ -15,6 +15,7 @@
 use super::confusion::Confusions;
 use super::similar::SimilarUnits;
 use crate::bias::{EntityTrie, SearchBias};
+use crate::decoder::hash::FxHasher;
 use crate::decoder::{DecodedWord, DecoderConfig, LanguageModel, TokenRoles};
 use crate::lexicon::{Lexicon, WordId, ROOT};
 use std::cell::RefCell;
@@ -163,7 +164,7 @@ pub struct RescoreContext<'a, L: LanguageModel> {
 /// either changes. At most [`SearchMemo::MAX_ENTRIES`] searches are kept.
 #[derive(Debug, Default)]
 pub struct SearchMemo {
-    results: HashMap<SearchKey, (u64, Found), BuildHasherDefault<Fx>>,
+    results: HashMap<SearchKey, (u64, Found), BuildHasherDefault<FxHasher>>,
     /// Searches answered from the memo, and run.
     pub hits: u64,
     /// Searches run.
@@ -347,7 +348,7 @@ impl Frames {
             (cfg.max_states, cfg.state_beam, cfg.max_floored);
         // Key: node * 2 + (in the gap after its unit); value: score, the node's unit, and how
         // many of the name's units so far were heard as nothing like them (floored).
-        type Map = HashMap<u32, (f32, u16, u8), BuildHasherDefault<Fx>>;
+        type Map = HashMap<u32, (f32, u16, u8), BuildHasherDefault<FxHasher>>;
         let mut out: Vec<Vec<(WordId, f32)>> = vec![Vec::new(); ends.len()];
         let Some(&last_end) = ends.last() else {
             return out;
@@ -417,7 +418,8 @@ impl Frames {
                 if end != t + 1 {
                     continue;
                 }
-                let mut found: HashMap<WordId, f32, BuildHasherDefault<Fx>> = HashMap::default();
+                let mut found: HashMap<WordId, f32, BuildHasherDefault<FxHasher>> =
+                    HashMap::default();
                 for (&key, &(sc, _, _)) in &cur {
                     for (i, &w) in trie.labels(key / 2).iter().enumerate() {
                         // The pronunciation's own cost counts as acoustic evidence against it.
@@ -459,9 +461,9 @@ impl Frames {
             .copied()
             .unwrap_or(s)
             .min(self.row_hash.len());
-        let mut h = Fx::default();
+        let mut h = FxHasher::default();
         for &r in &self.row_hash[s.min(last)..last] {
-            h.add(r);
+            h.write_u64(r);
         }
         let print = h.finish();
         let key = SearchKey {
@@ -489,43 +491,6 @@ impl Frames {
         }
         m.results.insert(key, (print, found.clone()));
         found
-    }
-}
-
-/// A small fast hasher for the search's integer keys (FxHash's mixing).
-#[derive(Default)]
-struct Fx(u64);
-
-impl Fx {
-    #[inline]
-    fn add(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.add(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -564,68 +529,150 @@ pub fn rescore_entities_scored<L: LanguageModel>(
         ctx.confusions,
         ctx.memo.is_some(),
     );
-    let n_lex = ctx.lex.num_words() as u32;
-    let wb = ctx.roles.word_boundary;
-    let dcfg = ctx.decoder;
-    let strip = |p: &[u16]| -> Vec<u16> { p.iter().copied().filter(|&u| Some(u) != wb).collect() };
-    let prons_of = |w: u32| -> Vec<Vec<u16>> {
-        if w < n_lex {
-            ctx.lex.prons_of(w).map(strip).collect()
-        } else {
-            ctx.ent.trie().prons_of(w - n_lex).map(strip).collect()
+    let r = Rescorer::new(words, &f, t_len, ctx, cfg);
+    // The best replacement of each span: `found_at[i]`: (gain, span length, entity) for the
+    // spans starting at word `i`, scored in the LM context of the words before it as decoded.
+    let mut found_at: Vec<Vec<(f32, usize, u32)>> = vec![Vec::new(); words.len()];
+    let mut state = ctx.lm.start();
+    let mut buf = Vec::new();
+    for (i, found) in found_at.iter_mut().enumerate() {
+        *found = r.best_at(i, state, &mut buf);
+        state = r.word_score(words[i].word, state).1;
+    }
+    r.choose(&found_at)
+}
+
+/// A span of words the rescoring may replace: `k` words from the one it starts at, whose
+/// frames end at `e`; `orig`: the words' score as decoded, `after`: the LM score of what
+/// follows it after an entity, `threshold`: the least an entity's alignment must score
+/// there to win.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    k: usize,
+    e: usize,
+    orig: f32,
+    after: f32,
+    threshold: f32,
+}
+
+/// One call of [`rescore_entities_scored`]: the words, their frames and what scores them.
+struct Rescorer<'a, 'c, L: LanguageModel> {
+    words: &'a [DecodedWord],
+    f: &'a Frames,
+    t_len: usize,
+    ctx: &'a RescoreContext<'c, L>,
+    cfg: &'a RescoreConfig,
+    /// Words below this id are the lexicon's, the rest the entity trie's.
+    n_lex: u32,
+    wb: Option<u16>,
+    dcfg: DecoderConfig,
+    /// The most an entity's completion can add (an upper bound: no short-name penalty).
+    best_completion: f32,
+}
+
+impl<'a, 'c, L: LanguageModel> Rescorer<'a, 'c, L> {
+    fn new(
+        words: &'a [DecodedWord],
+        f: &'a Frames,
+        t_len: usize,
+        ctx: &'a RescoreContext<'c, L>,
+        cfg: &'a RescoreConfig,
+    ) -> Self {
+        let dcfg = ctx.decoder;
+        let best_completion = ctx
+            .ent
+            .trie()
+            .children(ROOT)
+            .iter()
+            .map(|e| ctx.ent.lookahead(e.child, &ctx.search, dcfg.lm_weight))
+            .fold(f32::NEG_INFINITY, f32::max)
+            + dcfg.word_bonus;
+        Rescorer {
+            words,
+            f,
+            t_len,
+            ctx,
+            cfg,
+            n_lex: ctx.lex.num_words() as u32,
+            wb: ctx.roles.word_boundary,
+            dcfg,
+            best_completion,
         }
-    };
-    // What a word adds to the score in LM context `st`, and the context after it.
-    let word_score = |w: u32, st: L::State| -> (f32, L::State) {
-        if w < n_lex {
+    }
+
+    /// A word's pronunciations without word boundaries (lexicon word or entity).
+    fn prons_of(&self, w: u32) -> Vec<Vec<u16>> {
+        let wb = self.wb;
+        let strip =
+            |p: &[u16]| -> Vec<u16> { p.iter().copied().filter(|&u| Some(u) != wb).collect() };
+        if w < self.n_lex {
+            self.ctx.lex.prons_of(w).map(strip).collect()
+        } else {
+            self.ctx
+                .ent
+                .trie()
+                .prons_of(w - self.n_lex)
+                .map(strip)
+                .collect()
+        }
+    }
+
+    /// What a word adds to the score in LM context `st`, and the context after it.
+    fn word_score(&self, w: u32, st: L::State) -> (f32, L::State) {
+        let (ctx, dcfg) = (self.ctx, self.dcfg);
+        if w < self.n_lex {
             let (lp, st) = ctx.lm.score(st, ctx.lex.lm_id(w));
             (dcfg.lm_weight * lp + dcfg.word_bonus, st)
         } else {
             let c = ctx
                 .ent
-                .completion_score(w - n_lex, &ctx.search, dcfg.lm_weight);
+                .completion_score(w - self.n_lex, &ctx.search, dcfg.lm_weight);
             (c + dcfg.word_bonus, ctx.lm.null())
         }
-    };
-    // The LM score of whatever follows position `j` (the next word, or the sentence end).
-    let next_score = |j: usize, st: L::State| -> f32 {
-        match words.get(j) {
-            Some(w) if w.word < n_lex => dcfg.lm_weight * ctx.lm.score(st, ctx.lex.lm_id(w.word)).0,
+    }
+
+    /// The LM score of whatever follows position `j` (the next word, or the sentence end).
+    fn next_score(&self, j: usize, st: L::State) -> f32 {
+        let (ctx, dcfg) = (self.ctx, self.dcfg);
+        match self.words.get(j) {
+            Some(w) if w.word < self.n_lex => {
+                dcfg.lm_weight * ctx.lm.score(st, ctx.lex.lm_id(w.word)).0
+            }
             Some(_) => 0.0,
             None => dcfg.lm_weight * ctx.lm.end(st),
         }
-    };
-    let is_full_entity = |w: u32| w >= n_lex && !ctx.ent.entry(w - n_lex).partial;
-    // The most an entity's completion can add (an upper bound: no short-name penalty).
-    let best_completion = ctx
-        .ent
-        .trie()
-        .children(ROOT)
-        .iter()
-        .map(|e| ctx.ent.lookahead(e.child, &ctx.search, dcfg.lm_weight))
-        .fold(f32::NEG_INFINITY, f32::max)
-        + dcfg.word_bonus;
+    }
 
-    let mut buf = Vec::new();
-    // The best replacement of each span: `found[i]`: (gain, span length, entity) for the
-    // spans starting at word `i`, scored in the LM context of the words before it as decoded.
-    let mut found_at: Vec<Vec<(f32, usize, u32)>> = vec![Vec::new(); words.len()];
-    let mut state = ctx.lm.start();
-    for i in 0..words.len() {
-        // The spans starting here: (length, end frame, words' score, score after, threshold).
-        let mut spans: Vec<(usize, usize, f32, f32, f32)> = Vec::new();
-        let s = if i == 0 { 0 } else { words[i - 1].end as usize };
-        let ss = words[i].start as usize;
-        // The frames: the span's, with the pauses around it up to `slack` frames.
-        let s = s.max(ss.saturating_sub(cfg.slack)).min(ss);
+    fn is_full_entity(&self, w: u32) -> bool {
+        w >= self.n_lex && !self.ctx.ent.entry(w - self.n_lex).partial
+    }
+
+    /// The first frame a name over the spans from word `i` may use: the end of the word
+    /// before, at most `slack` frames before word `i`'s start.
+    fn first_frame(&self, i: usize) -> usize {
+        let s = if i == 0 {
+            0
+        } else {
+            self.words[i - 1].end as usize
+        };
+        let ss = self.words[i].start as usize;
+        s.max(ss.saturating_sub(self.cfg.slack)).min(ss)
+    }
+
+    /// The spans starting at word `i` (in LM context `state`) an entity may replace.
+    fn spans_at(&self, i: usize, state: L::State, buf: &mut Vec<f32>) -> Vec<Span> {
+        let (words, cfg, f, t_len, n_lex) = (self.words, self.cfg, self.f, self.t_len, self.n_lex);
+        let s = self.first_frame(i);
+        let mut spans = Vec::new();
         for k in 1..=cfg.max_span.min(words.len() - i) {
             let span = &words[i..i + k];
-            if span.iter().any(|w| is_full_entity(w.word)) {
+            if span.iter().any(|w| self.is_full_entity(w.word)) {
                 break;
             }
             if span.iter().all(|w| w.word >= n_lex) {
                 continue;
             }
+            // The frames: the span's, with the pauses around it up to `slack` frames.
             let se = (span[k - 1].end as usize).min(t_len);
             let e = words.get(i + k).map_or(t_len, |w| w.start as usize);
             let e = e.min(se + cfg.slack).max(se).min(t_len);
@@ -636,173 +683,207 @@ pub fn rescore_entities_scored<L: LanguageModel>(
             for w in span {
                 let (ws, we) = (w.start as usize, (w.end as usize).min(t_len));
                 let mut bp: Option<(f32, Vec<u16>)> = None;
-                for p in prons_of(w.word) {
-                    let a = f.align(&p, ws, we.max(ws + 1), &mut buf);
+                for p in self.prons_of(w.word) {
+                    let a = f.align(&p, ws, we.max(ws + 1), buf);
                     if bp.as_ref().is_none_or(|b| a > b.0) {
                         bp = Some((a, p));
                     }
                 }
                 let Some((_, p)) = bp else { continue };
                 orig_units.extend_from_slice(&p);
-                let (sc, nst) = word_score(w.word, st);
+                let (sc, nst) = self.word_score(w.word, st);
                 orig += sc;
                 st = nst;
             }
             if orig_units.len() < cfg.min_units {
                 continue;
             }
-            orig += f.align(&orig_units, s, e, &mut buf) + next_score(i + k, st);
+            orig += f.align(&orig_units, s, e, buf) + self.next_score(i + k, st);
             if !orig.is_finite() {
                 continue;
             }
-            let after = next_score(i + k, ctx.lm.null());
+            let after = self.next_score(i + k, self.ctx.lm.null());
             // An entity can only win if its alignment scores at least this.
             let anchored = span.iter().any(|w| w.word >= n_lex);
             let threshold = cfg.margin + orig
                 - after
-                - best_completion
+                - self.best_completion
                 - if anchored { cfg.anchor.max(0.0) } else { 0.0 };
-            spans.push((k, e, orig, after, threshold));
+            spans.push(Span {
+                k,
+                e,
+                orig,
+                after,
+                threshold,
+            });
         }
-        // The best entity per span length: (gain, span length, entity word).
+        spans.sort_by_key(|x| x.e);
+        spans
+    }
+
+    /// The best entity per span length for the spans from word `i`: (gain, span length,
+    /// entity word).
+    fn best_at(&self, i: usize, state: L::State, buf: &mut Vec<f32>) -> Vec<(f32, usize, u32)> {
+        let (words, cfg, n_lex) = (self.words, self.cfg, self.n_lex);
+        let spans = self.spans_at(i, state, buf);
         let mut best: Vec<(f32, usize, u32)> = Vec::new();
-        let try_spans = |spans: &[(usize, usize, f32, f32, f32)],
-                         found_part: Option<u32>,
-                         best: &mut Vec<(f32, usize, u32)>| {
-            if spans.is_empty() {
-                return;
-            }
-            let ends: Vec<usize> = spans.iter().map(|x| x.1).collect();
-            let lowest = spans.iter().map(|x| x.4).fold(f32::INFINITY, f32::min);
-            let walk = Walk {
-                s,
-                root_until: ss + cfg.slack,
-                ends: &ends,
-                threshold: lowest,
-            };
-            let found = f.search_memo(ctx.memo, ctx.ent.trie(), wb, &walk, cfg);
-            for (&(k, _, orig, after, threshold), found) in spans.iter().zip(&found) {
-                let span = &words[i..i + k];
-                for &(c, ac) in found
-                    .iter()
-                    .filter(|x| x.1 >= threshold)
-                    .filter(|x| {
-                        found_part.is_none_or(|p| {
-                            let full = ctx.ent.entry(x.0);
-                            !full.partial && full.words.starts_with(&ctx.ent.entry(p).words)
-                        })
-                    })
-                    .take(cfg.candidates)
-                {
-                    if span.len() == 1 && span[0].word == n_lex + c {
-                        continue;
-                    }
-                    let units = ctx
-                        .ent
-                        .trie()
-                        .prons_of(c)
-                        .map(|p| p.iter().filter(|&&u| Some(u) != wb).count())
-                        .max()
-                        .unwrap_or(0);
-                    if -ac > cfg.max_cost_per_unit * f.floor * units as f32 {
-                        continue;
-                    }
-                    let (sc, _) = word_score(n_lex + c, state);
-                    let mut gain = ac + sc + after - orig;
-                    // A given or family name heard in the span makes the whole name it belongs
-                    // to likely: in an address book, "Haoran" is mostly followed by "Zheng".
-                    // The name part is one of the decoded words, or one found here over the
-                    // span's first words (`found_part`). The bonus only goes to a name that
-                    // sounds like itself over most of its units: the words swallowed after a
-                    // given name are usually well heard.
-                    let full = ctx.ent.entry(c);
-                    let anchored = found_part.is_some()
-                        || !full.partial
-                            && span.iter().any(|w| {
-                                w.word >= n_lex && {
-                                    let part = ctx.ent.entry(w.word - n_lex);
-                                    part.partial && is_part_of(&part.words, &full.words)
-                                }
-                            });
-                    if anchored && -ac <= cfg.anchor_cost * f.floor * units as f32 {
-                        gain += cfg.anchor;
-                    }
-                    log::trace!(
-                        "span {i}+{k} entity {:?}: acoustic {ac:.2} score {:.2} vs words {orig:.2}: gain {gain:.2}",
-                        full.display,
-                        sc + after
-                    );
-                    if gain > cfg.margin {
-                        match best.iter_mut().find(|b| b.1 == k) {
-                            Some(b) if gain > b.0 => *b = (gain, k, c),
-                            Some(_) => {}
-                            None => best.push((gain, k, c)),
-                        }
-                    }
-                }
-            }
-        };
-        spans.sort_by_key(|x| x.1);
-        try_spans(&spans, None, &mut best);
+        self.try_spans(i, state, &spans, None, &mut best);
         // A given name the rescoring found over the span's first words (not decoded as one)
         // anchors its whole names over the longer spans from here, as a decoded one would.
         let part = best
             .iter()
             .filter(|b| {
-                let e = ctx.ent.entry(b.2);
+                let e = self.ctx.ent.entry(b.2);
                 e.partial && !e.family
             })
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .copied();
         if let Some((_, kp, cp)) = part.filter(|_| cfg.anchor > 0.0) {
-            let longer: Vec<_> = spans
+            let longer: Vec<Span> = spans
                 .iter()
-                .filter(|x| x.0 > kp && !words[i..i + x.0].iter().any(|w| w.word >= n_lex))
-                .map(|&(k, e, orig, after, threshold)| {
-                    (k, e, orig, after, threshold - cfg.anchor.max(0.0))
+                .filter(|x| x.k > kp && !words[i..i + x.k].iter().any(|w| w.word >= n_lex))
+                .map(|&x| Span {
+                    threshold: x.threshold - cfg.anchor.max(0.0),
+                    ..x
                 })
                 .collect();
-            try_spans(&longer, Some(cp), &mut best);
+            self.try_spans(i, state, &longer, Some(cp), &mut best);
         }
-        found_at[i] = best;
-        state = word_score(words[i].word, state).1;
+        best
     }
-    // The replacements that together gain the most, none overlapping (a name found early in
-    // a long span must not hide a better one a word later).
-    let n = words.len();
-    let mut total = vec![0.0f32; n + 1];
-    let mut choice: Vec<Option<(usize, u32)>> = vec![None; n];
-    for i in (0..n).rev() {
-        total[i] = total[i + 1];
-        for &(gain, k, c) in &found_at[i] {
-            let v = gain - cfg.margin + total[i + k];
-            if v > total[i] {
-                total[i] = v;
-                choice[i] = Some((k, c));
+
+    /// Walks the entity trie once for `spans` (all from word `i`, by end frame) and keeps
+    /// in `best` each length's best entity that gains more than the margin. With
+    /// `found_part` (a given name found over the first words), only whole names that
+    /// start with it.
+    fn try_spans(
+        &self,
+        i: usize,
+        state: L::State,
+        spans: &[Span],
+        found_part: Option<u32>,
+        best: &mut Vec<(f32, usize, u32)>,
+    ) {
+        if spans.is_empty() {
+            return;
+        }
+        let (words, cfg, f, ctx, n_lex, wb) =
+            (self.words, self.cfg, self.f, self.ctx, self.n_lex, self.wb);
+        let ends: Vec<usize> = spans.iter().map(|x| x.e).collect();
+        let lowest = spans
+            .iter()
+            .map(|x| x.threshold)
+            .fold(f32::INFINITY, f32::min);
+        let walk = Walk {
+            s: self.first_frame(i),
+            root_until: words[i].start as usize + cfg.slack,
+            ends: &ends,
+            threshold: lowest,
+        };
+        let found = f.search_memo(ctx.memo, ctx.ent.trie(), wb, &walk, cfg);
+        for (x, found) in spans.iter().zip(&found) {
+            let (k, orig, after) = (x.k, x.orig, x.after);
+            let span = &words[i..i + k];
+            for &(c, ac) in found
+                .iter()
+                .filter(|y| y.1 >= x.threshold)
+                .filter(|y| {
+                    found_part.is_none_or(|p| {
+                        let full = ctx.ent.entry(y.0);
+                        !full.partial && full.words.starts_with(&ctx.ent.entry(p).words)
+                    })
+                })
+                .take(cfg.candidates)
+            {
+                if span.len() == 1 && span[0].word == n_lex + c {
+                    continue;
+                }
+                let units = ctx
+                    .ent
+                    .trie()
+                    .prons_of(c)
+                    .map(|p| p.iter().filter(|&&u| Some(u) != wb).count())
+                    .max()
+                    .unwrap_or(0);
+                if -ac > cfg.max_cost_per_unit * f.floor * units as f32 {
+                    continue;
+                }
+                let (sc, _) = self.word_score(n_lex + c, state);
+                let mut gain = ac + sc + after - orig;
+                // A given or family name heard in the span makes the whole name it belongs
+                // to likely: in an address book, "Haoran" is mostly followed by "Zheng".
+                // The name part is one of the decoded words, or one found here over the
+                // span's first words (`found_part`). The bonus only goes to a name that
+                // sounds like itself over most of its units: the words swallowed after a
+                // given name are usually well heard.
+                let full = ctx.ent.entry(c);
+                let anchored = found_part.is_some()
+                    || !full.partial
+                        && span.iter().any(|w| {
+                            w.word >= n_lex && {
+                                let part = ctx.ent.entry(w.word - n_lex);
+                                part.partial && is_part_of(&part.words, &full.words)
+                            }
+                        });
+                if anchored && -ac <= cfg.anchor_cost * f.floor * units as f32 {
+                    gain += cfg.anchor;
+                }
+                log::trace!(
+                    "span {i}+{k} entity {:?}: acoustic {ac:.2} score {:.2} vs words {orig:.2}: gain {gain:.2}",
+                    full.display,
+                    sc + after
+                );
+                if gain > cfg.margin {
+                    match best.iter_mut().find(|b| b.1 == k) {
+                        Some(b) if gain > b.0 => *b = (gain, k, c),
+                        Some(_) => {}
+                        None => best.push((gain, k, c)),
+                    }
+                }
             }
         }
     }
-    let mut out: Vec<DecodedWord> = Vec::with_capacity(n);
-    let mut i = 0;
-    while i < n {
-        match choice[i] {
-            Some((k, c)) => {
-                let span = &words[i..i + k];
-                out.push(DecodedWord {
-                    word: n_lex + c,
-                    start: span[0].start,
-                    end: span[k - 1].end,
-                    conf: span.iter().map(|w| w.conf).sum::<f32>() / k as f32,
-                });
-                i += k;
-            }
-            None => {
-                out.push(words[i]);
-                i += 1;
+
+    /// The replacements that together gain the most, none overlapping (a name found early
+    /// in a long span must not hide a better one a word later): the words with them, and
+    /// the gain.
+    fn choose(&self, found_at: &[Vec<(f32, usize, u32)>]) -> (Vec<DecodedWord>, f32) {
+        let words = self.words;
+        let n = words.len();
+        let mut total = vec![0.0f32; n + 1];
+        let mut choice: Vec<Option<(usize, u32)>> = vec![None; n];
+        for i in (0..n).rev() {
+            total[i] = total[i + 1];
+            for &(gain, k, c) in &found_at[i] {
+                let v = gain - self.cfg.margin + total[i + k];
+                if v > total[i] {
+                    total[i] = v;
+                    choice[i] = Some((k, c));
+                }
             }
         }
+        let mut out: Vec<DecodedWord> = Vec::with_capacity(n);
+        let mut i = 0;
+        while i < n {
+            match choice[i] {
+                Some((k, c)) => {
+                    let span = &words[i..i + k];
+                    out.push(DecodedWord {
+                        word: self.n_lex + c,
+                        start: span[0].start,
+                        end: span[k - 1].end,
+                        conf: span.iter().map(|w| w.conf).sum::<f32>() / k as f32,
+                    });
+                    i += k;
+                }
+                None => {
+                    out.push(words[i]);
+                    i += 1;
+                }
+            }
+        }
+        (out, total[0])
     }
-    (out, total[0])
 }
 
 /// Whether `part` is the first or last words of `whole` (a given or family name of it).
