@@ -114,21 +114,6 @@ fn limits_are_clear_errors() {
     );
 }
 
-/// Edit distance between two token strings.
-fn edit_distance(a: &[usize], b: &[usize]) -> usize {
-    let mut d: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut prev = d[0];
-        d[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let cur = d[j + 1];
-            d[j + 1] = (d[j + 1] + 1).min(d[j] + 1).min(prev + usize::from(x != y));
-            prev = cur;
-        }
-    }
-    d[b.len()]
-}
-
 #[test]
 fn the_streaming_graph_follows_the_whole_utterance_graph() {
     use nomen::model::{ModelStream, LEAD_SAMPLES, LOOK_AHEAD};
@@ -169,7 +154,7 @@ fn the_streaming_graph_follows_the_whole_utterance_graph() {
         whole.frames
     );
     let got = last.greedy(blank);
-    let moved = edit_distance(&got, &want) as f64 / want.len() as f64;
+    let moved = common::edit_distance(&got, &want) as f64 / want.len() as f64;
     // Frames that saw no audio after their call read a little differently (about 5-10% of
     // the phones on real speech); a broken state (positions, keys, the head's context)
     // moves most of them.
@@ -187,7 +172,7 @@ fn the_streaming_graph_follows_the_whole_utterance_graph() {
     once.push(&audio);
     let post = once.posteriors(graph).unwrap();
     assert_eq!(post.frames, last.frames);
-    let moved = edit_distance(&post.greedy(blank), &want) as f64 / want.len() as f64;
+    let moved = common::edit_distance(&post.greedy(blank), &want) as f64 / want.len() as f64;
     assert!(moved < 0.10, "one call differs in {:.0}%", moved * 100.0);
 
     // A lead-in must be a lead-in; hama has no streaming graph; without the flag none loads.

@@ -6,6 +6,9 @@
 //! time, real-time factors and int8/fp32 agreement on real speech (Debian
 //! pocketsphinx-testdata; set NOMEN_EVAL_DIR to its `test/data` directory).
 
+mod common;
+
+use common::edit_distance;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -95,22 +98,6 @@ fn fixtures() -> &'static [Fixture] {
             })
             .collect()
     })
-}
-
-fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut diag = row[0];
-        row[0] = i;
-        for j in 1..=b.len() {
-            let next = (row[j] + 1)
-                .min(row[j - 1] + 1)
-                .min(diag + usize::from(a[i - 1] != b[j - 1]));
-            diag = row[j];
-            row[j] = next;
-        }
-    }
-    row[b.len()]
 }
 
 /// Greedy CTC phones (blanks and word boundaries removed).

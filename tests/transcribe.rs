@@ -3,30 +3,13 @@
 
 mod common;
 
-use common::{recognizer, root};
+use common::{recognizer, root, word_errors};
 use nomen::recognizer::{Recognizer, RecognizerConfig, Search};
 use std::path::PathBuf;
 
 /// (wav, reference text)
 fn fixtures() -> Vec<(PathBuf, String)> {
     common::fixture_table("tests/fixtures/audio", 2)
-}
-
-/// Word-level Levenshtein distance.
-fn word_errors(reference: &str, hypothesis: &str) -> usize {
-    let r: Vec<&str> = reference.split_whitespace().collect();
-    let h: Vec<&str> = hypothesis.split_whitespace().collect();
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut cur = vec![i + 1; h.len() + 1];
-        for (j, hw) in h.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(rw != hw))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[h.len()]
 }
 
 #[test]

@@ -97,3 +97,27 @@ pub fn nomen_fed(args: &[&str], stdin: Option<Vec<u8>>) -> Output {
     writer.join().expect("writer");
     out
 }
+
+/// Levenshtein distance between two sequences (substitutions, insertions, deletions).
+pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut diag = row[0];
+        row[0] = i;
+        for j in 1..=b.len() {
+            let next = (row[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(diag + usize::from(a[i - 1] != b[j - 1]));
+            diag = row[j];
+            row[j] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// Word errors of `hypothesis` against `reference` (word-level [`edit_distance`]).
+pub fn word_errors(reference: &str, hypothesis: &str) -> usize {
+    let r: Vec<&str> = reference.split_whitespace().collect();
+    let h: Vec<&str> = hypothesis.split_whitespace().collect();
+    edit_distance(&r, &h)
+}
