@@ -43,6 +43,102 @@ impl ConfigError {
     }
 }
 
+/// A model file that cannot be used: what loading the acoustic model and the G2P share
+/// (each says which it was loading: [`ModelError::File`], [`G2pError::File`]).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// A model file is absent.
+    #[error("{what} file {} not found: {hint}", path.display())]
+    Missing {
+        /// What the file is for ("model", "G2P model").
+        what: &'static str,
+        /// The path that was looked for.
+        path: std::path::PathBuf,
+        /// How to obtain the file.
+        hint: String,
+    },
+    /// A model file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file's SHA-256 differs from the one recorded in `SHA256SUMS`.
+    #[error(
+        "checksum mismatch for {}: SHA256SUMS says {expected}, the file has {actual}; \
+         the file is corrupt or was replaced without updating SHA256SUMS ({hint})",
+        path.display()
+    )]
+    ChecksumMismatch {
+        /// The file whose content is wrong.
+        path: std::path::PathBuf,
+        /// Digest recorded in `SHA256SUMS`.
+        expected: String,
+        /// Digest of the file on disk.
+        actual: String,
+        /// How to make the file and its checksum again.
+        hint: &'static str,
+    },
+    /// `SHA256SUMS` is malformed or has no entry for a file.
+    #[error("{}: {message}", path.display())]
+    Checksums {
+        /// The `SHA256SUMS` file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl FileError {
+    /// Reading `path` failed: [`FileError::Missing`] (with `what` and `hint`) when it is
+    /// not there, else [`FileError::Io`].
+    pub(crate) fn io(
+        what: &'static str,
+        hint: &str,
+        path: &std::path::Path,
+        source: std::io::Error,
+    ) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            FileError::Missing {
+                what,
+                path: path.to_path_buf(),
+                hint: hint.to_string(),
+            }
+        } else {
+            FileError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
+
+    /// The same problem, said of a file for `what`, made as `hint` says.
+    pub(crate) fn for_file(self, what: &'static str, hint: &'static str) -> Self {
+        match self {
+            FileError::Missing { path, .. } => FileError::Missing {
+                what,
+                path,
+                hint: hint.to_string(),
+            },
+            FileError::ChecksumMismatch {
+                path,
+                expected,
+                actual,
+                ..
+            } => FileError::ChecksumMismatch {
+                path,
+                expected,
+                actual,
+                hint,
+            },
+            other => other,
+        }
+    }
+}
+
 /// Anything that stops loading or recognition.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -47,6 +47,6 @@ pub mod recognizer;
 
 pub use bias::{BiasConfig, EntityTrie};
 pub use entities::EntitySet;
-pub use error::{ConfigError, Error};
+pub use error::{ConfigError, Error, FileError};
 pub use pipeline::{Event, EventKind, Pipeline, PipelineConfig};
 pub use recognizer::{EntityHit, Recognizer, RecognizerConfig, Transcript, Word};

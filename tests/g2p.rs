@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use nomen::g2p::{G2p, G2pError, Pronunciation};
+use nomen::FileError;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -260,7 +261,10 @@ fn g2p_missing_and_corrupt_files_are_reported() {
 
     std::fs::remove_file(dir.join("g2p_decoder_step.onnx")).unwrap();
     let err = G2p::load(&dir).unwrap_err();
-    assert!(matches!(err, G2pError::MissingFile { .. }), "{err:?}");
+    assert!(
+        matches!(err, G2pError::File(FileError::Missing { .. })),
+        "{err:?}"
+    );
     let msg = err.to_string();
     assert!(
         msg.contains("g2p_decoder_step.onnx") && msg.contains("make_g2p.py"),
@@ -278,7 +282,9 @@ fn g2p_missing_and_corrupt_files_are_reported() {
     std::fs::write(dir.join("g2p_symbols.txt"), &symbols).unwrap();
     let err = G2p::load(&dir).unwrap_err();
     match &err {
-        G2pError::ChecksumMismatch { path, .. } => assert!(path.ends_with("g2p_symbols.txt")),
+        G2pError::File(FileError::ChecksumMismatch { path, .. }) => {
+            assert!(path.ends_with("g2p_symbols.txt"))
+        }
         other => panic!("expected a checksum mismatch, got {other:?}"),
     }
     assert!(err.to_string().contains("checksum mismatch"), "{err}");
@@ -298,7 +304,7 @@ fn g2p_missing_and_corrupt_files_are_reported() {
     std::fs::write(dir.join("SHA256SUMS"), without).unwrap();
     let err = G2p::load(&dir).unwrap_err();
     assert!(
-        matches!(err, G2pError::Checksums { .. })
+        matches!(err, G2pError::File(FileError::Checksums { .. }))
             && err.to_string().contains("no entry for g2p_encoder.onnx"),
         "{err}"
     );

@@ -91,45 +91,9 @@ pub const MAKE_G2P_HINT: &str =
 /// Everything that can go wrong loading or running the G2P model.
 #[derive(Debug, thiserror::Error)]
 pub enum G2pError {
-    /// A model file is absent.
-    #[error("G2P model file {} not found: {hint}", path.display())]
-    MissingFile {
-        /// The path that was looked for.
-        path: PathBuf,
-        /// How to obtain the file.
-        hint: String,
-    },
-    /// A model file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file's SHA-256 differs from the one recorded in `SHA256SUMS`.
-    #[error(
-        "checksum mismatch for {}: SHA256SUMS says {expected}, the file has {actual}; \
-         the file is corrupt or was replaced without updating SHA256SUMS ({MAKE_G2P_HINT})",
-        path.display()
-    )]
-    ChecksumMismatch {
-        /// The file whose content is wrong.
-        path: PathBuf,
-        /// Digest recorded in `SHA256SUMS`.
-        expected: String,
-        /// Digest of the file on disk.
-        actual: String,
-    },
-    /// `SHA256SUMS` is malformed or has no entry for a file.
-    #[error("{}: {message}", path.display())]
-    Checksums {
-        /// The `SHA256SUMS` file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// A G2P file is absent, unreadable or not the one `SHA256SUMS` records.
+    #[error(transparent)]
+    File(#[from] crate::FileError),
     /// `g2p_symbols.txt` or `tokens.txt` is malformed or does not fit the graphs.
     #[error("invalid G2P vocabulary {}: {message}", path.display())]
     Vocabulary {
@@ -160,36 +124,17 @@ impl G2pError {
     }
 
     fn io(path: &Path, source: std::io::Error) -> Self {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            G2pError::MissingFile {
-                path: path.to_path_buf(),
-                hint: MAKE_G2P_HINT.to_string(),
-            }
-        } else {
-            G2pError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
+        G2pError::File(crate::FileError::io(
+            "G2P model",
+            MAKE_G2P_HINT,
+            path,
+            source,
+        ))
     }
 
     fn from_model(err: ModelError) -> Self {
         match err {
-            ModelError::MissingFile { path, .. } => G2pError::MissingFile {
-                path,
-                hint: MAKE_G2P_HINT.to_string(),
-            },
-            ModelError::Io { path, source } => G2pError::Io { path, source },
-            ModelError::ChecksumMismatch {
-                path,
-                expected,
-                actual,
-            } => G2pError::ChecksumMismatch {
-                path,
-                expected,
-                actual,
-            },
-            ModelError::Checksums { path, message } => G2pError::Checksums { path, message },
+            ModelError::File(f) => G2pError::File(f.for_file("G2P model", MAKE_G2P_HINT)),
             ModelError::Tokens {
                 source_name,
                 line,
@@ -348,10 +293,10 @@ impl G2p {
                 if let Err(e) = std::fs::metadata(&path) {
                     return Err(G2pError::io(&path, e));
                 }
-                return Err(G2pError::Checksums {
+                return Err(G2pError::File(crate::FileError::Checksums {
                     path: sums_path.clone(),
                     message: format!("no entry for {name} ({MAKE_G2P_HINT})"),
-                });
+                }));
             }
             sums.read_verified(name, &path)
                 .map_err(G2pError::from_model)

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ModelError, MAKE_MODEL_HINT};
 use crate::cache::{FileIdentity, StartupCache};
+use crate::FileError;
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -36,9 +37,11 @@ impl Checksums {
 
     /// Parses the text of a checksum file; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ModelError> {
-        let bad = |message: String| ModelError::Checksums {
-            path: path.to_path_buf(),
-            message,
+        let bad = |message: String| {
+            ModelError::File(FileError::Checksums {
+                path: path.to_path_buf(),
+                message,
+            })
         };
         let mut digests = HashMap::new();
         for (i, line) in text.lines().enumerate() {
@@ -71,17 +74,20 @@ impl Checksums {
     /// Checks that `bytes` (the content of `path`, listed as `file_name`) has the
     /// recorded digest.
     pub fn verify(&self, file_name: &str, path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-        let expected = self.get(file_name).ok_or_else(|| ModelError::Checksums {
-            path: self.path.clone(),
-            message: format!("no entry for {file_name} ({MAKE_MODEL_HINT})"),
+        let expected = self.get(file_name).ok_or_else(|| {
+            ModelError::File(FileError::Checksums {
+                path: self.path.clone(),
+                message: format!("no entry for {file_name} ({MAKE_MODEL_HINT})"),
+            })
         })?;
         let actual = sha256_hex(bytes);
         if actual != expected {
-            return Err(ModelError::ChecksumMismatch {
+            return Err(ModelError::File(FileError::ChecksumMismatch {
                 path: path.to_path_buf(),
                 expected: expected.to_string(),
                 actual,
-            });
+                hint: MAKE_MODEL_HINT,
+            }));
         }
         Ok(())
     }
@@ -167,7 +173,10 @@ mod tests {
         let err = sums
             .verify("a.onnx", Path::new("m/a.onnx"), b"abd")
             .unwrap_err();
-        assert!(matches!(err, ModelError::ChecksumMismatch { .. }));
+        assert!(matches!(
+            err,
+            ModelError::File(FileError::ChecksumMismatch { .. })
+        ));
         let msg = err.to_string();
         assert!(msg.contains("m/a.onnx") && msg.contains(ABC), "{msg}");
         let err = sums
@@ -199,7 +208,7 @@ mod tests {
         std::fs::write(&file, b"abd").unwrap();
         let err = sums.read_verified("a.onnx", &file).unwrap_err();
         assert!(
-            matches!(err, ModelError::ChecksumMismatch { .. }),
+            matches!(err, ModelError::File(FileError::ChecksumMismatch { .. })),
             "{err:?}"
         );
         let id2 = FileIdentity::of(&file, &std::fs::metadata(&file).unwrap()).unwrap();

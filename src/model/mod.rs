@@ -292,45 +292,9 @@ impl Default for ModelConfig {
 /// Everything that can go wrong loading or running the acoustic model.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    /// A model file is absent.
-    #[error("model file {} not found: {hint}", path.display())]
-    MissingFile {
-        /// The path that was looked for.
-        path: PathBuf,
-        /// How to obtain the file.
-        hint: String,
-    },
-    /// A model file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file's SHA-256 differs from the one recorded in `SHA256SUMS`.
-    #[error(
-        "checksum mismatch for {}: SHA256SUMS says {expected}, the file has {actual}; \
-         the file is corrupt or was replaced without updating SHA256SUMS ({MAKE_MODEL_HINT})",
-        path.display()
-    )]
-    ChecksumMismatch {
-        /// The file whose content is wrong.
-        path: PathBuf,
-        /// Digest recorded in `SHA256SUMS`.
-        expected: String,
-        /// Digest of the file on disk.
-        actual: String,
-    },
-    /// `SHA256SUMS` is malformed or has no entry for a file.
-    #[error("{}: {message}", path.display())]
-    Checksums {
-        /// The `SHA256SUMS` file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// A model file is absent, unreadable or not the one `SHA256SUMS` records.
+    #[error(transparent)]
+    File(#[from] crate::FileError),
     /// `tokens.txt` is malformed.
     #[error("invalid token list {source_name} (line {line}): {message}")]
     Tokens {
@@ -359,17 +323,7 @@ pub enum ModelError {
 
 impl ModelError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            ModelError::MissingFile {
-                path: path.to_path_buf(),
-                hint: MAKE_MODEL_HINT.to_string(),
-            }
-        } else {
-            ModelError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
+        ModelError::File(crate::FileError::io("model", MAKE_MODEL_HINT, path, source))
     }
 
     pub(crate) fn inference(context: impl Into<String>, err: impl std::fmt::Display) -> Self {

@@ -13,6 +13,7 @@ use super::{
     ModelConfig, ModelError, ModelKind, Precision, Tokens, CHECKSUMS_FILE, FRAME_SHIFT_S,
     MAKE_MODEL_HINT, SAMPLE_RATE, TOKENS_FILE,
 };
+use crate::FileError;
 
 /// Samples per posterior frame (20 ms at 16 kHz).
 const FRAME_SAMPLES: usize = 320;
@@ -212,10 +213,11 @@ impl AcousticModel {
                 } else {
                     MAKE_MODEL_HINT
                 };
-                return Err(ModelError::MissingFile {
+                return Err(ModelError::File(FileError::Missing {
+                    what: "model",
                     path,
                     hint: hint.to_string(),
-                });
+                }));
             }
         }
         let sums = Checksums::load(&cfg.dir.join(CHECKSUMS_FILE))?.with_cache(cfg.cache.clone());
@@ -238,11 +240,12 @@ impl AcousticModel {
             (true, ModelKind::WhisperTiny, Precision::Fp32) => {
                 let path = cfg.dir.join(WHISPER_TINY_STREAM_FILE);
                 if !path.is_file() {
-                    return Err(ModelError::MissingFile {
+                    return Err(ModelError::File(FileError::Missing {
+                        what: "model",
                         path,
                         hint: "create it with `python3 tools/build/am/stream.py` (see models-quantized/MODEL_CARD_whisper_tiny_ctc.md), or run `nomen listen --whole-partials`"
                             .to_string(),
-                    });
+                    }));
                 }
                 let bytes = read_verified(&sums, &cfg.dir, WHISPER_TINY_STREAM_FILE)?;
                 Some(StreamGraph::load(&bytes, tokens.len())?)
@@ -698,7 +701,10 @@ mod tests {
     fn missing_files_are_named() {
         let dir = scratch_dir("missing", &[]);
         let err = AcousticModel::load(&hama(&dir)).unwrap_err();
-        assert!(matches!(err, ModelError::MissingFile { .. }), "{err:?}");
+        assert!(
+            matches!(err, ModelError::File(FileError::Missing { .. })),
+            "{err:?}"
+        );
         let msg = err.to_string();
         assert!(msg.contains(&dir.display().to_string()), "{msg}");
         assert!(msg.contains("tools/build/make_model.py"), "{msg}");
@@ -734,7 +740,7 @@ mod tests {
         );
         let err = AcousticModel::load(&hama(&dir)).unwrap_err();
         match &err {
-            ModelError::ChecksumMismatch { path, actual, .. } => {
+            ModelError::File(FileError::ChecksumMismatch { path, actual, .. }) => {
                 assert_eq!(path, &dir.join("asr_fp32.onnx"));
                 assert_eq!(actual, &super::super::sha256_hex(graph));
             }
