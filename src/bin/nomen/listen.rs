@@ -114,24 +114,11 @@ mod interrupt {
 }
 
 pub fn run(args: ListenArgs) -> Result<bool> {
-    use nomen::pipeline::{self, Event, EventKind, PartialPolicy, Pipeline, PipelineConfig};
+    use nomen::pipeline::{self, Pipeline};
     use std::sync::atomic::{AtomicBool, Ordering};
 
     if args.list_devices {
-        #[cfg(feature = "mic")]
-        {
-            let devices = nomen::pipeline::mic::list_devices().context("cannot list devices")?;
-            if devices.is_empty() {
-                bail!("no audio input devices found");
-            }
-            for d in devices {
-                let mark = if d.is_default { " (default)" } else { "" };
-                println!("{}{mark}\t{}\t{}", d.name, d.description, d.config);
-            }
-            return Ok(true);
-        }
-        #[cfg(not(feature = "mic"))]
-        bail!("this nomen was built without microphone support (cargo feature `mic`); use --input WAV");
+        return list_devices();
     }
     if !(0.0..=3600.0).contains(&args.append_silence) {
         bail!("--append-silence must be between 0 and 3600 seconds");
@@ -151,21 +138,7 @@ pub fn run(args: ListenArgs) -> Result<bool> {
     };
     let mut rec_cfg = args.model.config()?;
     rec_cfg.model.streaming = !args.whole_partials && args.partial_interval > 0.0;
-    let mut cfg = PipelineConfig::default();
-    cfg.endpoint.trailing_silence_s = args.trailing_silence;
-    cfg.endpoint.partial_interval_s = args.partial_interval;
-    cfg.endpoint.max_utterance_s = args.max_utterance;
-    // Utterances are padded (and their level set) as offline segments are.
-    cfg.endpoint.segment = rec_cfg.segment;
-    cfg.endpoint.early_final_s = args.early_final;
-    cfg.endpoint.early_check_s = args.early_check;
-    cfg.sentence_end_min = args.sentence_end_min;
-    cfg.partials = if source.is_some() && !args.realtime {
-        PartialPolicy::All
-    } else {
-        PartialPolicy::Latest
-    };
-    cfg.validate().map_err(flag_error)?;
+    let cfg = pipeline_config(&args, &rec_cfg, source.is_some() && !args.realtime)?;
     #[cfg(feature = "mic")]
     let mic_opts = pipeline::mic::MicOptions {
         device: args.device.clone(),
@@ -227,16 +200,10 @@ pub fn run(args: ListenArgs) -> Result<bool> {
     let quiet = args.quiet;
     let mut reloader = (!args.entities.is_empty())
         .then(|| pipeline::ListReloader::new(rec.clone(), pipe.entities().clone(), watcher));
-    let stdout = std::io::stdout();
-    let tty = stdout.is_terminal() && args.format == Format::Text;
-    let mut out = stdout.lock();
-    let mut partial_shown = false;
+    let mut printer = Printer::new(args.format);
     loop {
         if interrupt::hit() && !stop.swap(true, Ordering::SeqCst) && !args.quiet {
-            if partial_shown {
-                writeln!(out)?;
-                partial_shown = false;
-            }
+            printer.end_partial()?;
             eprintln!("nomen: stopping (finishing the current utterance)");
         }
         if let Some(r) = reloader
@@ -245,46 +212,16 @@ pub fn run(args: ListenArgs) -> Result<bool> {
         {
             report_reload(r, quiet);
         }
-        let ev: Event = match pipe
+        match pipe
             .events()
             .recv_timeout(std::time::Duration::from_millis(50))
         {
-            Ok(ev) => ev,
+            Ok(ev) => printer.show(&ev)?,
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        };
-        match args.format {
-            Format::Jsonl => writeln!(out, "{}", ev.to_json())?,
-            Format::Text => match ev.kind {
-                EventKind::Partial if tty => {
-                    write!(out, "\r\x1b[K{}", ev.text)?;
-                    partial_shown = true;
-                }
-                EventKind::Partial => {}
-                EventKind::Final => {
-                    if tty {
-                        write!(out, "\r\x1b[K")?;
-                    }
-                    if !ev.text.is_empty() {
-                        writeln!(out, "{}", ev.text)?;
-                    }
-                    partial_shown = false;
-                }
-                EventKind::Error => {
-                    if partial_shown {
-                        writeln!(out)?;
-                        partial_shown = false;
-                    }
-                    out.flush()?;
-                    eprintln!("nomen: {}", ev.text);
-                }
-            },
         }
-        out.flush()?;
     }
-    if partial_shown {
-        writeln!(out)?;
-    }
+    printer.end_partial()?;
     let stats = pipe.join();
     if let Some(f) = feeder {
         let _ = f.join();
@@ -309,6 +246,111 @@ pub fn run(args: ListenArgs) -> Result<bool> {
         );
     }
     Ok(ok)
+}
+
+/// `--list-devices`: the input devices, one per line.
+fn list_devices() -> Result<bool> {
+    #[cfg(feature = "mic")]
+    {
+        let devices = nomen::pipeline::mic::list_devices().context("cannot list devices")?;
+        if devices.is_empty() {
+            bail!("no audio input devices found");
+        }
+        for d in devices {
+            let mark = if d.is_default { " (default)" } else { "" };
+            println!("{}{mark}\t{}\t{}", d.name, d.description, d.config);
+        }
+        Ok(true)
+    }
+    #[cfg(not(feature = "mic"))]
+    bail!("this nomen was built without microphone support (cargo feature `mic`); use --input WAV");
+}
+
+/// The pipeline's settings from the flags (checked; the errors name the flags). `every_partial`:
+/// a file read as fast as possible, every partial computed.
+fn pipeline_config(
+    args: &ListenArgs,
+    rec_cfg: &nomen::RecognizerConfig,
+    every_partial: bool,
+) -> Result<nomen::PipelineConfig> {
+    use nomen::pipeline::PartialPolicy;
+    let mut cfg = nomen::PipelineConfig::default();
+    cfg.endpoint.trailing_silence_s = args.trailing_silence;
+    cfg.endpoint.partial_interval_s = args.partial_interval;
+    cfg.endpoint.max_utterance_s = args.max_utterance;
+    // Utterances are padded (and their level set) as offline segments are.
+    cfg.endpoint.segment = rec_cfg.segment;
+    cfg.endpoint.early_final_s = args.early_final;
+    cfg.endpoint.early_check_s = args.early_check;
+    cfg.sentence_end_min = args.sentence_end_min;
+    cfg.partials = if every_partial {
+        PartialPolicy::All
+    } else {
+        PartialPolicy::Latest
+    };
+    cfg.validate().map_err(flag_error)?;
+    Ok(cfg)
+}
+
+/// Events on standard output: JSONL, or text (on a terminal the partial line rewritten in
+/// place, final lines kept; elsewhere final lines only). Errors go to standard error.
+struct Printer {
+    out: std::io::StdoutLock<'static>,
+    format: Format,
+    tty: bool,
+    /// A partial line is on the terminal, not ended.
+    partial_shown: bool,
+}
+
+impl Printer {
+    fn new(format: Format) -> Self {
+        let stdout = std::io::stdout();
+        Printer {
+            tty: stdout.is_terminal() && format == Format::Text,
+            out: stdout.lock(),
+            format,
+            partial_shown: false,
+        }
+    }
+
+    fn show(&mut self, ev: &nomen::Event) -> std::io::Result<()> {
+        use nomen::EventKind;
+        let out = &mut self.out;
+        match self.format {
+            Format::Jsonl => writeln!(out, "{}", ev.to_json())?,
+            Format::Text => match ev.kind {
+                EventKind::Partial if self.tty => {
+                    write!(out, "\r\x1b[K{}", ev.text)?;
+                    self.partial_shown = true;
+                }
+                EventKind::Partial => {}
+                EventKind::Final => {
+                    if self.tty {
+                        write!(out, "\r\x1b[K")?;
+                    }
+                    if !ev.text.is_empty() {
+                        writeln!(out, "{}", ev.text)?;
+                    }
+                    self.partial_shown = false;
+                }
+                EventKind::Error => {
+                    self.end_partial()?;
+                    self.out.flush()?;
+                    eprintln!("nomen: {}", ev.text);
+                }
+            },
+        }
+        self.out.flush()
+    }
+
+    /// Ends a partial line left on the terminal (before other output, or at the end).
+    fn end_partial(&mut self) -> std::io::Result<()> {
+        if self.partial_shown {
+            writeln!(self.out)?;
+            self.partial_shown = false;
+        }
+        Ok(())
+    }
 }
 
 /// Says how a reload of the lists went (a list that could not be read keeps the previous).
