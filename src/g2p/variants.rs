@@ -213,6 +213,16 @@ pub struct VariantOptions {
     pub max_cost: f32,
 }
 
+impl VariantOptions {
+    /// Checks the limits: `Err` names the first out of its range.
+    pub fn validate(&self) -> Result<(), crate::ConfigError> {
+        use crate::ranges::{count, within};
+        count("max_variants", self.max_variants, 0, 256)?;
+        count("max_changes", self.max_changes, 0, 16)?;
+        within("max_cost", self.max_cost, 0.0, 100.0)
+    }
+}
+
 impl Default for VariantOptions {
     fn default() -> Self {
         Self {
@@ -1131,5 +1141,15 @@ mod tests {
                 None,
             );
         }
+    }
+
+    #[test]
+    fn limits_out_of_range_are_named() {
+        assert_eq!(VariantOptions::default().validate(), Ok(()));
+        let bad = VariantOptions {
+            max_cost: f32::NAN,
+            ..VariantOptions::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().field, "max_cost");
     }
 }
