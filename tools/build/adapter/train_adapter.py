@@ -2,7 +2,7 @@
 """Trains the encoder-side biasing adapter (issue 17) between nomen's frozen Whisper tiny.en
 encoder and its frozen CTC phone head, and measures it.
 
-    python3 tools/build/adapter/train.py --data DIR/speech --head head-v2.pt --out adapter.pt
+    python3 tools/build/adapter/train_adapter.py --data DIR/speech --head head-v2.pt --out adapter.pt
 
 Reads DIR/feats/{train,valid}-*.npz (tools/build/am/features.py over the shards of
 tools/build/adapter/synth_names.py) and the shards themselves (the names said, with their
@@ -51,25 +51,32 @@ EMB = 128
 
 
 class EntityEncoder(nn.Module):
-    """Phone sequences -> one embedding each."""
+    """Phone sequences -> one embedding each (`level` "entity"), or one per phone in its
+    entity's context ("phone": a frame can then find the very phone it should be)."""
 
-    def __init__(self, dim=EMB):
+    def __init__(self, dim=EMB, level="entity"):
         super().__init__()
+        self.level = level
         self.emb = nn.Embedding(VOCAB + 1, 64, padding_idx=VOCAB)
         self.gru = nn.GRU(64, dim // 2, batch_first=True, bidirectional=True)
-        self.out = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim + (64 if level == "phone" else 0), dim)
 
     def forward(self, phones, lens):
         x = self.emb(phones)
         packed = nn.utils.rnn.pack_padded_sequence(x, lens.cpu(), batch_first=True, enforce_sorted=False)
-        _, h = self.gru(packed)
-        return self.out(torch.cat([h[0], h[1]], dim=-1))
+        seq, h = self.gru(packed)
+        if self.level == "entity":
+            return self.out(torch.cat([h[0], h[1]], dim=-1))
+        seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=phones.shape[1])
+        per_phone = self.out(torch.cat([seq, x], dim=-1))  # [N, L, dim]
+        keep = torch.arange(phones.shape[1])[None, :] < lens[:, None]
+        return per_phone[keep]  # [sum of lens, dim]
 
 
 class Adapter(nn.Module):
-    def __init__(self, width=256, dim=EMB):
+    def __init__(self, width=256, dim=EMB, level="entity"):
         super().__init__()
-        self.entities = EntityEncoder(dim)
+        self.entities = EntityEncoder(dim, level)
         self.q = nn.Linear(width, dim)
         self.k = nn.Linear(dim, dim)
         self.v = nn.Linear(dim, dim)
@@ -85,27 +92,36 @@ class Adapter(nn.Module):
             return torch.zeros(0, self.no_entity.shape[1])
         return self.entities(phones, lens)
 
-    def forward(self, x, ents):
-        """x [B, T, width], ents [N, dim] -> x plus what the frames find in the list."""
+    def forward(self, x, ents, allowed=None):
+        """x [B, T, width], ents [N, dim] -> x plus what the frames find in the list;
+        `allowed` [B, N]: which entries each utterance's list holds (None: all)."""
         keys = torch.cat([self.no_entity, ents], 0)  # slot 0: no entity
         q = self.q(self.norm(x))
-        att = torch.softmax(q @ self.k(keys).T / math.sqrt(keys.shape[1]), dim=-1)  # [B, T, N+1]
+        logits = q @ self.k(keys).T / math.sqrt(keys.shape[1])  # [B, T, N+1]
+        if allowed is not None:
+            allow = torch.cat([torch.ones(allowed.shape[0], 1, dtype=torch.bool), allowed], 1)
+            logits = logits.masked_fill(~allow[:, None, :], float("-inf"))
+        att = torch.softmax(logits, dim=-1)
         vals = self.v(keys)
         vals = torch.cat([torch.zeros_like(vals[:1]), vals[1:]], 0)  # the no-entity slot adds nothing
         return x + self.up(att @ vals), att
 
 
-def head_forward(head, feats, adapter=None, ents=None):
-    """The frozen head with the adapter between its input projection and its convolutions."""
+def head_forward(head, feats, adapter=None, ents=None, place="early", allowed=None):
+    """The frozen head with the adapter between its input projection and its convolutions
+    (`place` "early"), or between its convolutions and its output layer ("late": the frames
+    then query the list with what the head has made of them, nearly phone posteriors)."""
     w = torch.softmax(head.mix, 0)
     x = sum(w[i] * head.norms[i](feats[:, :, i]) for i in range(len(head.norms)))
     x = F.gelu(head.proj(x))
     att = None
-    if adapter is not None:
-        x, att = adapter(x, ents)
+    if adapter is not None and place == "early":
+        x, att = adapter(x, ents, allowed)
     for conv, ln in zip(head.convs, head.norms2):
         y = conv(ln(x).transpose(1, 2)).transpose(1, 2)
         x = x + F.gelu(y)
+    if adapter is not None and place == "late":
+        x, att = adapter(x, ents, allowed)
     return F.log_softmax(head.out(x), dim=-1), att
 
 
@@ -203,6 +219,9 @@ def name_errors(hyp, ref):
     return min(prev)
 
 
+PLACE = "early"
+
+
 def evaluate(head, adapter, utts, given, family, mode, n_distract, seed=0):
     """(PER over all phones, PER over the names' phones) with lists made as `mode` says."""
     rng = random.Random(seed)
@@ -218,7 +237,7 @@ def evaluate(head, adapter, utts, given, family, mode, n_distract, seed=0):
                 ph, pl = encode_list(entries, given, family)
                 ents = adapter.embed(ph, pl)
             x = torch.from_numpy(feats.astype(np.float32))[None]
-            lp, _ = head_forward(head, x, adapter, ents)
+            lp, _ = head_forward(head, x, adapter, ents, PLACE)
             hyp = [u for u in greedy(lp[0]) if u != WB]
             ref = [int(u) for u in labels if u != WB]
             errs += edit_distance(hyp, ref)
@@ -234,6 +253,7 @@ def report(head, adapter, valid, given, family):
     rows = [("head alone", None, "said", 0)]
     if adapter is not None:
         rows += [("adapter, empty list", adapter, "absent", 0),
+                 ("adapter, contacts alone", adapter, "said", 0),
                  ("adapter, contacts + 100", adapter, "said", 100),
                  ("adapter, contacts + 1000", adapter, "said", 1000),
                  ("adapter, 1000 others (contacts absent)", adapter, "absent", 1000)]
@@ -256,7 +276,18 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--valid-utts", type=int, default=300, help="validation utterances measured per epoch")
+    ap.add_argument("--level", default="entity", choices=["entity", "phone"],
+                    help="keys and values per entity, or per phone of each entity")
+    ap.add_argument("--max-distractors", type=int, default=1000, help="most distractors in a training list")
+    ap.add_argument("--eval-distractors", type=int, default=100, help="distractors in the per-epoch measure")
+    ap.add_argument("--init", help="start from this adapter checkpoint (same shape)")
+    ap.add_argument("--lists", default="batch", choices=["batch", "own"],
+                    help="every utterance sees the batch's list, or its own contacts and the distractors")
+    ap.add_argument("--place", default="early", choices=["early", "late"],
+                    help="the adapter before the head's convolutions, or after them")
     args = ap.parse_args()
+    global PLACE
+    PLACE = args.place
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
@@ -272,7 +303,10 @@ def main():
     head, ck = load_head(args.head)
     for p in head.parameters():
         p.requires_grad_(False)
-    adapter = Adapter(width=ck["width"])
+    adapter = Adapter(width=ck["width"], level=args.level)
+    if args.init:
+        adapter.load_state_dict(torch.load(args.init, map_location="cpu")["state"])
+        print(f"initialized from {args.init}", flush=True)
     print(f"adapter: {sum(p.numel() for p in adapter.parameters()) / 1e6:.3f} M parameters", flush=True)
     print("before training:\n" + report(head, None, valid, given, family), flush=True)
     opt = torch.optim.AdamW(adapter.parameters(), lr=args.lr, weight_decay=1e-2)
@@ -287,13 +321,25 @@ def main():
         started, losses = time.time(), []
         for idx in batches(train, args.batch_frames, rng):
             x, lens, labels, llens = collate(train, idx)
-            entries = []
-            for i in idx:
-                entries += [e for e in complete(train[i][2], given, family, rng) if rng.random() >= 0.2]
-            k = int(round(math.exp(rng.uniform(math.log(10), math.log(1000)))))
+            entries, owner = [], []
+            for j, i in enumerate(idx):
+                own = [e for e in complete(train[i][2], given, family, rng) if rng.random() >= 0.2]
+                entries += own
+                owner += [j] * len(own)
+            k = 0
+            if args.max_distractors > 0:
+                k = int(round(math.exp(rng.uniform(math.log(min(10, args.max_distractors)),
+                                                   math.log(args.max_distractors)))))
             entries += [(rng.choice(gl), rng.choice(fl)) for _ in range(k)]
+            owner += [-1] * k
             ph, pl = encode_list(entries, given, family)
-            lp, _ = head_forward(head, x, adapter, adapter.embed(ph, pl))
+            allowed = None
+            if args.lists == "own":
+                o = torch.tensor(owner, dtype=torch.long)
+                if args.level == "phone":
+                    o = o.repeat_interleave(pl)
+                allowed = (o[None, :] == -1) | (o[None, :] == torch.arange(len(idx))[:, None])
+            lp, _ = head_forward(head, x, adapter, adapter.embed(ph, pl), args.place, allowed)
             loss = ctc(lp.transpose(0, 1), labels, lens, llens)
             opt.zero_grad()
             loss.backward()
@@ -302,16 +348,20 @@ def main():
             sched.step()
             losses.append(loss.item())
         adapter.eval()
-        per, nper = evaluate(head, adapter, valid, given, family, "said", 100)
+        per, nper = evaluate(head, adapter, valid, given, family, "said", args.eval_distractors)
         print(f"epoch {epoch + 1}: loss {np.mean(losses):.3f}, valid PER {per:.4f}, name PER {nper:.4f} "
-              f"(contacts + 100), {time.time() - started:.0f} s", flush=True)
+              f"(contacts + {args.eval_distractors}), {time.time() - started:.0f} s", flush=True)
         if nper < best[0]:
             best = (nper, epoch + 1)
-            torch.save({"state": adapter.state_dict(), "width": ck["width"], "dim": EMB, "epoch": epoch + 1,
+            torch.save({"state": adapter.state_dict(), "width": ck["width"], "dim": EMB, "level": args.level, "place": args.place,
+                        "epoch": epoch + 1,
                         "valid_name_per": nper, "args": vars(args)}, args.out)
     adapter.load_state_dict(torch.load(args.out, map_location="cpu")["state"])
     adapter.eval()
     print(f"best: epoch {best[1]} -> {args.out}\n" + report(head, adapter, valid, given, family), flush=True)
+    seen = [u for u in train if u[2]][: len(valid)]
+    print("the same on training utterances (names and voices it trained on):\n"
+          + report(head, adapter, seen, given, family), flush=True)
 
 
 if __name__ == "__main__":
