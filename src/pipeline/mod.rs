@@ -86,12 +86,13 @@ impl PipelineConfig {
     /// [`Pipeline::start`] calls it.
     pub fn validate(&self) -> Result<(), crate::ConfigError> {
         self.endpoint.validate().map_err(|e| e.within("endpoint"))?;
-        if self.sentence_end_min.is_nan() || self.sentence_end_min > 0.0 {
+        // A natural log of a probability; -inf: at any pause, +inf: never.
+        let v = self.sentence_end_min;
+        if v.is_nan() || (v.is_finite() && v > 0.0) {
             return Err(crate::ConfigError::new(
                 "sentence_end_min",
                 format!(
-                    "must be a natural log of a probability (at most 0, or -inf), got {}",
-                    self.sentence_end_min
+                    "must be a natural log of a probability (at most 0, or -inf or inf), got {v}"
                 ),
             ));
         }
