@@ -18,9 +18,10 @@ utterance); the encoder and head are frozen, so with the no-entity slot attended
 output is the head's.
 
 Lists: one per batch (every utterance of the batch sees it, as in batch-level biasing
-training): the contacts said in the batch, each dropped with probability 0.2 (the name is
+training; `--lists own`: each utterance sees only its own contacts and the distractors):
+the contacts said in the batch, each dropped with probability `--drop` (0.2; the name is
 then not in the list: the adapter must stay quiet), plus distractors from the pool, log-
-uniformly 10 to 1000 entries.
+uniformly 10 (or fewer) to `--max-distractors` entries.
 
 Measures on the validation split (names and voices training never has), greedy decoding:
 phone error rate (PER) of all utterances, and of the names alone (each name's phones
@@ -70,13 +71,19 @@ class EntityEncoder(nn.Module):
         seq, _ = nn.utils.rnn.pad_packed_sequence(seq, batch_first=True, total_length=phones.shape[1])
         per_phone = self.out(torch.cat([seq, x], dim=-1))  # [N, L, dim]
         keep = torch.arange(phones.shape[1])[None, :] < lens[:, None]
+        self.last_ids = phones[keep]  # the phone of each key (for --grounded)
         return per_phone[keep]  # [sum of lens, dim]
 
 
 class Adapter(nn.Module):
-    def __init__(self, width=256, dim=EMB, level="entity"):
+    def __init__(self, width=256, dim=EMB, level="entity", grounded=False):
         super().__init__()
         self.entities = EntityEncoder(dim, level)
+        # Grounded (phone level only): a frame's attention to an entity's phone also counts
+        # how likely the frozen head finds that phone there (its log-posterior).
+        self.grounded = grounded
+        self.beta = nn.Parameter(torch.tensor(1.0))
+        self.no_entity_logit = nn.Parameter(torch.tensor(0.0))
         self.q = nn.Linear(width, dim)
         self.k = nn.Linear(dim, dim)
         self.v = nn.Linear(dim, dim)
@@ -87,17 +94,27 @@ class Adapter(nn.Module):
         self.norm = nn.LayerNorm(width)
 
     def embed(self, phones, lens):
-        """The list's entries -> [N, dim] (N may be 0)."""
+        """The list's entries -> [N, dim] (N may be 0); grounded: (keys, their phone ids)."""
         if phones.shape[0] == 0:
-            return torch.zeros(0, self.no_entity.shape[1])
-        return self.entities(phones, lens)
+            empty = torch.zeros(0, self.no_entity.shape[1])
+            return (empty, torch.zeros(0, dtype=torch.long)) if self.grounded else empty
+        e = self.entities(phones, lens)
+        return (e, self.entities.last_ids) if self.grounded else e
 
-    def forward(self, x, ents, allowed=None):
+    def forward(self, x, ents, allowed=None, head_lp=None):
         """x [B, T, width], ents [N, dim] -> x plus what the frames find in the list;
-        `allowed` [B, N]: which entries each utterance's list holds (None: all)."""
+        `allowed` [B, N]: which entries each utterance's list holds (None: all); `head_lp`
+        [B, T, vocab]: the frozen head's log-posteriors (grounded attention)."""
+        ids = None
+        if self.grounded:
+            ents, ids = ents
         keys = torch.cat([self.no_entity, ents], 0)  # slot 0: no entity
         q = self.q(self.norm(x))
         logits = q @ self.k(keys).T / math.sqrt(keys.shape[1])  # [B, T, N+1]
+        if self.grounded and head_lp is not None:
+            ground = torch.cat([self.no_entity_logit.expand(*head_lp.shape[:2], 1),
+                                self.beta * head_lp[:, :, ids]], -1)
+            logits = logits + ground
         if allowed is not None:
             allow = torch.cat([torch.ones(allowed.shape[0], 1, dtype=torch.bool), allowed], 1)
             logits = logits.masked_fill(~allow[:, None, :], float("-inf"))
@@ -121,7 +138,8 @@ def head_forward(head, feats, adapter=None, ents=None, place="early", allowed=No
         y = conv(ln(x).transpose(1, 2)).transpose(1, 2)
         x = x + F.gelu(y)
     if adapter is not None and place == "late":
-        x, att = adapter(x, ents, allowed)
+        head_lp = F.log_softmax(head.out(x), dim=-1) if adapter.grounded else None
+        x, att = adapter(x, ents, allowed, head_lp)
     return F.log_softmax(head.out(x), dim=-1), att
 
 
@@ -281,6 +299,10 @@ def main():
     ap.add_argument("--max-distractors", type=int, default=1000, help="most distractors in a training list")
     ap.add_argument("--eval-distractors", type=int, default=100, help="distractors in the per-epoch measure")
     ap.add_argument("--init", help="start from this adapter checkpoint (same shape)")
+    ap.add_argument("--drop", type=float, default=0.2, help="chance that a contact said is left out of the list")
+    ap.add_argument("--grounded", action="store_true",
+                    help="phone-level keys also scored by the frozen head's log-posterior of their phone "
+                    "(with --level phone --place late)")
     ap.add_argument("--lists", default="batch", choices=["batch", "own"],
                     help="every utterance sees the batch's list, or its own contacts and the distractors")
     ap.add_argument("--place", default="early", choices=["early", "late"],
@@ -303,7 +325,7 @@ def main():
     head, ck = load_head(args.head)
     for p in head.parameters():
         p.requires_grad_(False)
-    adapter = Adapter(width=ck["width"], level=args.level)
+    adapter = Adapter(width=ck["width"], level=args.level, grounded=args.grounded)
     if args.init:
         adapter.load_state_dict(torch.load(args.init, map_location="cpu")["state"])
         print(f"initialized from {args.init}", flush=True)
@@ -323,7 +345,7 @@ def main():
             x, lens, labels, llens = collate(train, idx)
             entries, owner = [], []
             for j, i in enumerate(idx):
-                own = [e for e in complete(train[i][2], given, family, rng) if rng.random() >= 0.2]
+                own = [e for e in complete(train[i][2], given, family, rng) if rng.random() >= args.drop]
                 entries += own
                 owner += [j] * len(own)
             k = 0
@@ -354,6 +376,7 @@ def main():
         if nper < best[0]:
             best = (nper, epoch + 1)
             torch.save({"state": adapter.state_dict(), "width": ck["width"], "dim": EMB, "level": args.level, "place": args.place,
+                        "grounded": args.grounded,
                         "epoch": epoch + 1,
                         "valid_name_per": nper, "args": vars(args)}, args.out)
     adapter.load_state_dict(torch.load(args.out, map_location="cpu")["state"])
