@@ -29,10 +29,7 @@ import json
 import os
 import random
 import sys
-import tempfile
 from multiprocessing import Pool
-
-import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "am"))
@@ -119,36 +116,15 @@ def labels_of(words, names, lex, tok):
 def render_shard(job):
     split, shard, items, seed, out = job
     lex, tok = synth.load_lexicon()
-    rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
-    audio, aoff, labels, loff, texts, voices, said = [], [0], [], [0], [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for words, names in items:
-            text = " ".join(w for w, _ in words)
-            engine, voice = synth.pick_voice(split, rng)
-            try:
-                x = synth.speak(engine, voice, text, tmp)
-            except Exception as e:  # one failed utterance costs only itself
-                print(f"skip {engine} {voice} {text!r}: {e}", file=sys.stderr)
-                continue
-            if len(x) < synth.SR * 0.1:
-                continue
-            x = synth.augment(x, rng, nrng)
-            pcm = (x * 32767).astype(np.int16)
-            audio.append(pcm)
-            aoff.append(aoff[-1] + len(pcm))
-            lab, spans = labels_of(words, names, lex, tok)
-            labels.extend(lab)
-            loff.append(loff[-1] + len(lab))
-            texts.append(text.lower())
-            voices.append(engine + ":" + json.dumps(voice, sort_keys=True))
-            said.append(json.dumps([{"display": n["display"], "given": n["given"], "family": n["family"],
-                                     "span": s} for n, s in zip(names, spans)]))
+    rows = []
+    for words, names in items:
+        text = " ".join(w for w, _ in words)
+        lab, spans = labels_of(words, names, lex, tok)
+        said = json.dumps([{"display": n["display"], "given": n["given"], "family": n["family"], "span": s}
+                           for n, s in zip(names, spans)])
+        rows.append((text, text.lower(), lab, {"names": said}))
     path = os.path.join(out, f"{split}-{shard:04d}.npz")
-    np.savez(path, audio=np.concatenate(audio), audio_off=np.array(aoff, np.int64),
-             labels=np.array(labels, np.int16), label_off=np.array(loff, np.int64),
-             text=np.array(texts), voice=np.array(voices), names=np.array(said))
-    return path, aoff[-1] / synth.SR
+    return path, synth.render(split, rows, seed, path)
 
 
 def main():

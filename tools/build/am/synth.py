@@ -322,19 +322,21 @@ def augment(x, rng, nrng):
 
 # --- driver -------------------------------------------------------------------------------
 
-def render_shard(job):
-    split, shard, texts, seed, out = job
-    lex, tok = load_lexicon()
+def render(split, items, seed, path):
+    """Speaks, augments and writes one shard: `items` are (text for the TTS, text kept,
+    label ids, extra columns {name: str}); an utterance the TTS fails on costs only itself.
+    Returns the seconds of audio written."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     audio, aoff, labels, loff, kept_text, voices = [], [0], [], [0], [], []
+    extra = {k: [] for k in (items[0][3] if items else {})}
     with tempfile.TemporaryDirectory() as tmp:
-        for text in texts:
+        for say, text, lab, cols in items:
             engine, voice = pick_voice(split, rng)
             try:
-                x = speak(engine, voice, text, tmp)
+                x = speak(engine, voice, say, tmp)
             except Exception as e:  # one failed utterance costs only itself
-                print(f"skip {engine} {voice} {text!r}: {e}", file=sys.stderr)
+                print(f"skip {engine} {voice} {say!r}: {e}", file=sys.stderr)
                 continue
             if len(x) < SR * 0.1:
                 continue
@@ -342,16 +344,23 @@ def render_shard(job):
             pcm = (x * 32767).astype(np.int16)
             audio.append(pcm)
             aoff.append(aoff[-1] + len(pcm))
-            lab = labels_of(text, lex, tok)
             labels.extend(lab)
             loff.append(loff[-1] + len(lab))
             kept_text.append(text)
             voices.append(engine + ":" + json.dumps(voice, sort_keys=True))
-    path = os.path.join(out, f"{split}-{shard:04d}.npz")
+            for k, v in cols.items():
+                extra[k].append(v)
     np.savez(path, audio=np.concatenate(audio), audio_off=np.array(aoff, np.int64),
              labels=np.array(labels, np.int16), label_off=np.array(loff, np.int64),
-             text=np.array(kept_text), voice=np.array(voices))
-    return path, aoff[-1] / SR
+             text=np.array(kept_text), voice=np.array(voices), **{k: np.array(v) for k, v in extra.items()})
+    return aoff[-1] / SR
+
+
+def render_shard(job):
+    split, shard, texts, seed, out = job
+    lex, tok = load_lexicon()
+    path = os.path.join(out, f"{split}-{shard:04d}.npz")
+    return path, render(split, [(t, t, labels_of(t, lex, tok), {}) for t in texts], seed, path)
 
 
 def main():
