@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "am"))
-from train import BLANK, D_IN, VOCAB, WB, Head, edit_distance, greedy  # noqa: E402
+from train import BLANK, VOCAB, WB, batches, collate, edit_distance, greedy  # noqa: E402
 from export import load_head  # noqa: E402
 
 EMB = 128
@@ -196,34 +196,6 @@ def encode_list(entries, given, family):
     for i, s in enumerate(seqs):
         ph[i, : len(s)] = torch.tensor(s)
     return ph, torch.tensor([len(s) for s in seqs])
-
-
-def batches(utts, max_frames, rng):
-    order = sorted(range(len(utts)), key=lambda i: len(utts[i][0]) + rng.random())
-    out, cur, frames = [], [], 0
-    for i in order:
-        n = len(utts[i][0])
-        if cur and (len(cur) + 1) * max(frames, n) > max_frames:
-            out.append(cur)
-            cur, frames = [], 0
-        cur.append(i)
-        frames = max(frames, n)
-    if cur:
-        out.append(cur)
-    rng.shuffle(out)
-    return out
-
-
-def collate(utts, idx):
-    T = max(len(utts[i][0]) for i in idx)
-    taps = utts[idx[0]][0].shape[1]
-    x = torch.zeros(len(idx), T, taps, D_IN)
-    for j, i in enumerate(idx):
-        x[j, : len(utts[i][0])] = torch.from_numpy(utts[i][0].astype(np.float32))
-    lens = torch.tensor([len(utts[i][0]) for i in idx])
-    labels = torch.cat([torch.from_numpy(utts[i][1]) for i in idx])
-    llens = torch.tensor([len(utts[i][1]) for i in idx])
-    return x, lens, labels, llens
 
 
 def name_errors(hyp, ref):

@@ -84,7 +84,7 @@ def collate(utts, idx):
     x = np.zeros((len(idx), T, taps, D_IN), np.float32)
     lens, labels, llens = [], [], []
     for j, i in enumerate(idx):
-        f, lab = utts[i]
+        f, lab = utts[i][:2]  # (features, labels, anything else)
         x[j, : len(f)] = f
         lens.append(len(f))
         labels.append(torch.from_numpy(lab))
