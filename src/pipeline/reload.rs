@@ -90,12 +90,4 @@ impl ListReloader {
         }
         done
     }
-
-    /// Waits for a reload still running (its outcome; `None`: none was).
-    pub fn finish(&mut self) -> Option<Result<Reloaded, Error>> {
-        self.running.take().map(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(Error::Invalid("the list reload failed (a panic)".into())))
-        })
-    }
 }

@@ -110,8 +110,7 @@ impl<'r> EntityLists<'r> {
         }
         let mut entries = self.global.clone();
         if let Some(p) = row_list {
-            entries
-                .extend(read_entity_list(p).map_err(|e| nomen::Error::Invalid(format!("{e:#}")))?);
+            entries.extend(nomen::bias::read_lists(&[p])?);
         }
         let trie = if self.no_bias || entries.is_empty() {
             None
