@@ -4,8 +4,10 @@
 //! cargo run --release --example transcribe -- WAV... [--entities LIST]...
 //! ```
 //!
-//! Prints one line per file: the transcript, then the names found with their times.
+//! Prints one line per file: the transcript in written form ("Please call my sister at
+//! 7:30."), then the names found with their times.
 
+use nomen::written::{write, WrittenConfig};
 use nomen::{Recognizer, RecognizerConfig};
 use std::path::PathBuf;
 
@@ -27,7 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rec = Recognizer::load_biased(RecognizerConfig::find()?, &lists)?;
     for wav in &wavs {
         let t = rec.transcribe_file(wav)?;
-        println!("{}", t.text);
+        // `t.text` is the spoken form ("please call my sister at seven thirty").
+        println!(
+            "{}",
+            write(&t.words, &t.entities, &WrittenConfig::default()).text
+        );
         for name in &t.entities {
             eprintln!("  {} ({:.2}-{:.2} s)", name.text, name.start, name.end);
         }

@@ -44,9 +44,11 @@ pub mod model;
 pub mod pipeline;
 mod ranges;
 pub mod recognizer;
+pub mod written;
 
 pub use bias::{BiasConfig, EntityTrie};
 pub use entities::EntitySet;
 pub use error::{ConfigError, Error, FileError};
 pub use pipeline::{Event, EventKind, Pipeline, PipelineConfig};
 pub use recognizer::{EntityHit, Recognizer, RecognizerConfig, Transcript, Word};
+pub use written::{Written, WrittenConfig};

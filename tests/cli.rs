@@ -46,9 +46,41 @@ fn text_output_is_one_line_per_file() {
     assert_eq!(
         lines,
         vec![
-            "turn on the kitchen lights",
-            "please call my sister at seven thirty"
+            "Turn on the kitchen lights.",
+            "Please call my sister at 7:30."
         ]
+    );
+}
+
+#[test]
+fn written_form_maps_back_to_the_spoken_words_and_spoken_form_is_a_flag_away() {
+    let f = fixture("espeak_call_sister.wav");
+    let out = nomen(&["transcribe", "--format", "jsonl", &f]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["text"], "Please call my sister at 7:30.");
+    assert_eq!(v["spoken"], "please call my sister at seven thirty");
+    // Each written token names the spoken words it stands for: "7:30." is words 5 and 6.
+    let tokens = v["written"].as_array().unwrap();
+    let last = tokens.last().unwrap();
+    assert_eq!(last["text"], "7:30.");
+    assert_eq!(last["words"], serde_json::json!([5, 7]));
+    assert_eq!(v["words"][5]["word"], "seven");
+    let out = nomen(&["transcribe", "--text", "spoken", &f]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "please call my sister at seven thirty"
+    );
+    let out = nomen(&["transcribe", "--format", "jsonl", "--text", "spoken", &f]);
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["text"], v["spoken"]);
+    assert!(v.get("written").is_none(), "{v}");
+    let out = nomen(&["transcribe", "--sentence-pause", "0", &f]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--sentence-pause"),
+        "{}",
+        text(&out.stderr)
     );
 }
 
@@ -60,7 +92,8 @@ fn jsonl_output_has_id_audio_text_and_timed_words() {
     let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(v["id"], "flite_kitchen_lights");
     assert_eq!(v["audio"], f.as_str());
-    assert_eq!(v["text"], "turn on the kitchen lights");
+    assert_eq!(v["text"], "Turn on the kitchen lights.");
+    assert_eq!(v["spoken"], "turn on the kitchen lights");
     let words = v["words"].as_array().unwrap();
     assert_eq!(words.len(), 5);
     for w in words {
@@ -111,13 +144,13 @@ fn manifest_rows_keep_order_and_ids_and_a_bad_row_does_not_lose_the_others() {
         .collect();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["x2", "x1", "x0"]);
-    assert_eq!(rows[0]["text"], "please call my sister at seven thirty");
+    assert_eq!(rows[0]["spoken"], "please call my sister at seven thirty");
     assert_eq!(rows[0]["entities"], serde_json::json!([]));
     assert!(rows[1]["error"]
         .as_str()
         .unwrap()
         .contains("not a WAV file"));
-    assert_eq!(rows[2]["text"], "turn on the kitchen lights");
+    assert_eq!(rows[2]["spoken"], "turn on the kitchen lights");
     assert!(text(&out.stderr).contains("broken.wav"));
 }
 
@@ -188,7 +221,7 @@ fn zero_samples_and_truncated_data_are_transcribed() {
     std::fs::write(&p, bytes).unwrap();
     let out = nomen(&["transcribe", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), "turn on the kitchen lights");
+    assert_eq!(text(&out.stdout).trim(), "Turn on the kitchen lights.");
 }
 
 #[test]
@@ -276,8 +309,8 @@ fn every_manifest_row_gets_its_line_whatever_is_wrong_with_the_others() {
         ["ok", "line 2", "na", "line 4", "line 5", "line 6", "arr", "ok"]
     );
     let error = |i: usize| rows[i]["error"].as_str().unwrap_or("").to_string();
-    assert_eq!(rows[0]["text"], "turn on the kitchen lights");
-    assert_eq!(rows[7]["text"], "turn on the kitchen lights");
+    assert_eq!(rows[0]["spoken"], "turn on the kitchen lights");
+    assert_eq!(rows[7]["spoken"], "turn on the kitchen lights");
     for (i, want) in [
         (1, ":2: not JSON"),
         (2, ":3: no \"audio\" string"),
@@ -294,9 +327,9 @@ fn every_manifest_row_gets_its_line_whatever_is_wrong_with_the_others() {
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
     assert_eq!(lines.len(), 8, "{lines:?}");
-    assert_eq!(lines[0], "turn on the kitchen lights");
+    assert_eq!(lines[0], "Turn on the kitchen lights.");
     assert!(lines[1..7].iter().all(|l| l.is_empty()), "{lines:?}");
-    assert_eq!(lines[7], "turn on the kitchen lights");
+    assert_eq!(lines[7], "Turn on the kitchen lights.");
 }
 
 /// Input that is not a WAV file is refused from its first bytes, however long it is:
@@ -327,7 +360,7 @@ fn piped_wav_is_transcribed_and_one_longer_than_30_minutes_refused() {
     let speech = std::fs::read(fixture("flite_kitchen_lights.wav")).unwrap();
     let out = nomen_fed(&["transcribe", "/dev/stdin"], Some(speech));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), "turn on the kitchen lights");
+    assert_eq!(text(&out.stdout).trim(), "Turn on the kitchen lights.");
     let long = wav(1, 1, 8_000, 8, &vec![128u8; 8_000 * 60 * 31]);
     let out = nomen_fed(&["transcribe", "/dev/stdin"], Some(long));
     assert_clean_failure(&out, "at most 30 minutes long; save it to a file first");
@@ -459,7 +492,7 @@ fn text_output_has_a_line_for_a_file_that_fails_and_names_it_once() {
     let b = bad.to_str().unwrap();
     let out = nomen(&["transcribe", b, &fixture("flite_kitchen_lights.wav")]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stdout), "\nturn on the kitchen lights\n");
+    assert_eq!(text(&out.stdout), "\nTurn on the kitchen lights.\n");
     let err = text(&out.stderr);
     assert_eq!(err.matches(b).count(), 1, "{err}");
 }
@@ -485,7 +518,7 @@ fn one_hour_file_is_transcribed() {
     let out = nomen(&["transcribe", "--format", "jsonl", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
-    assert_eq!(v["text"], "turn on the kitchen lights");
+    assert_eq!(v["spoken"], "turn on the kitchen lights");
     let start = v["words"][0]["start"].as_f64().unwrap();
     assert!((3595.0..3600.0).contains(&start), "first word at {start} s");
     let _ = std::fs::remove_file(&p);

@@ -338,8 +338,18 @@ fn cli_listen_input_jsonl_gives_partial_and_final_events() {
     let offline = common::recognizer()
         .transcribe_file(&common::root().join("tests/fixtures/audio/espeak_message_brown.wav"))
         .unwrap();
-    assert_eq!(last["text"], offline.text.as_str());
+    assert_eq!(last["spoken"], offline.text.as_str());
     assert_eq!(offline.text, "send a message to doctor brown");
+    // And it is written as `nomen transcribe` writes the same file.
+    let written = common::nomen(&[
+        "transcribe",
+        "tests/fixtures/audio/espeak_message_brown.wav",
+    ]);
+    assert_eq!(
+        last["text"],
+        String::from_utf8_lossy(&written.stdout).trim()
+    );
+    assert_eq!(last["text"], "Send a message to doctor brown.");
     for e in &events {
         for k in ["type", "text", "entities", "start", "end", "latency_ms"] {
             assert!(e.get(k).is_some(), "{e} lacks {k}");

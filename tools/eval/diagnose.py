@@ -199,7 +199,7 @@ def main():
     hyps = {}
     for l in open(hyp_path):
         h = json.loads(l)
-        hyps[h["id"]] = h["text"]
+        hyps[h["id"]] = h.get("spoken", h["text"])  # written form scored as spoken
     segs = collections.defaultdict(list)
     for l in open(os.path.join(dump, "index.jsonl")):
         s = json.loads(l)

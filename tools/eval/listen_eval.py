@@ -25,6 +25,12 @@ import tempfile
 import time
 
 
+def spoken(row):
+    """A hypothesis's spoken form (nomen prints written form in `text` and the spoken in
+    `spoken`; the references are spoken)."""
+    return row.get("spoken", row.get("text", ""))
+
+
 def pct(xs, p):
     if not xs:
         return float("nan")
@@ -97,7 +103,7 @@ def main():
             fin_lat += [e["latency_ms"] for e in finals if e.get("latency_ms") is not None]
             ep_lat += [e["endpoint_latency_ms"] for e in finals if e.get("endpoint_latency_ms") is not None]
             part_lat += [e["latency_ms"] for e in ev if e["type"] == "partial" and e.get("latency_ms") is not None]
-            text = " ".join(e["text"] for e in finals if e["text"])
+            text = " ".join(e.get("spoken", e["text"]) for e in finals if e.get("spoken", e["text"]))
             f.write(json.dumps({"id": row["id"], "text": text}) + "\n")
 
     off_hyp = os.path.join(out_dir, "hyp_offline.jsonl")
@@ -108,8 +114,8 @@ def main():
         subprocess.run(cmd, stdout=f, check=False)
 
     s_on, s_off = score(score_py, manifest, stream_hyp), score(score_py, manifest, off_hyp)
-    off_text = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(off_hyp) if l.strip()}
-    on_text = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(stream_hyp) if l.strip()}
+    off_text = {json.loads(l)["id"]: spoken(json.loads(l)) for l in open(off_hyp) if l.strip()}
+    on_text = {json.loads(l)["id"]: spoken(json.loads(l)) for l in open(stream_hyp) if l.strip()}
     differ = [i for i in on_text if on_text[i] != off_text.get(i)]
 
     def f1(s):

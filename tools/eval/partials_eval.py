@@ -50,8 +50,10 @@ def score(events):
             continue
         if ev.get("type") != "final":
             continue
-        finals.append(ev["text"])
-        fw = ev["text"].split()
+        # Partials are in spoken form; compare finals in the same form.
+        final = ev.get("spoken", ev["text"])
+        finals.append(final)
+        fw = final.split()
         span = max(1e-6, ev["end"] - ev["start"])
         for p in partials:
             words = p["text"].split()

@@ -35,9 +35,12 @@ pub struct ListenArgs {
     #[arg(long)]
     list_devices: bool,
     /// Output: text (partial line rewritten in place on a terminal, final lines kept) or
-    /// JSONL events {"type":"partial"|"final"|"error","text","entities","start","end","latency_ms"}.
+    /// JSONL events {"type":"partial"|"final"|"error","text","spoken","entities","start","end","latency_ms"}.
+    /// Partials are in spoken form (they change as you speak); finals in the form `--text` says.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    text: crate::text_form::TextArgs,
     /// Silence after speech that ends an utterance (seconds).
     #[arg(long, default_value_t = 0.6, value_name = "S")]
     trailing_silence: f32,
@@ -200,7 +203,7 @@ pub fn run(args: ListenArgs) -> Result<bool> {
     let quiet = args.quiet;
     let mut reloader = (!args.entities.is_empty())
         .then(|| pipeline::ListReloader::new(rec.clone(), pipe.entities().clone(), watcher));
-    let mut printer = Printer::new(args.format);
+    let mut printer = Printer::new(args.format, args.text.config()?);
     loop {
         if interrupt::hit() && !stop.swap(true, Ordering::SeqCst) && !args.quiet {
             printer.end_partial()?;
@@ -300,24 +303,43 @@ struct Printer {
     tty: bool,
     /// A partial line is on the terminal, not ended.
     partial_shown: bool,
+    /// Finals in written form (None: spoken form).
+    written: Option<nomen::WrittenConfig>,
 }
 
 impl Printer {
-    fn new(format: Format) -> Self {
+    fn new(format: Format, written: Option<nomen::WrittenConfig>) -> Self {
         let stdout = std::io::stdout();
         Printer {
             tty: stdout.is_terminal() && format == Format::Text,
             out: stdout.lock(),
             format,
             partial_shown: false,
+            written,
         }
     }
 
     fn show(&mut self, ev: &nomen::Event) -> std::io::Result<()> {
         use nomen::EventKind;
         let out = &mut self.out;
+        // A final's text in written form (partials stay spoken: they change as you speak,
+        // and "seven" must not flicker to "7" and back).
+        let written = match ev.kind {
+            EventKind::Final => {
+                crate::text_form::render(self.written.as_ref(), &ev.words, &ev.entities)
+            }
+            _ => None,
+        };
+        let text = written.as_ref().map_or(&ev.text, |w| &w.text);
         match self.format {
-            Format::Jsonl => writeln!(out, "{}", ev.to_json())?,
+            Format::Jsonl => {
+                let mut v = ev.to_json();
+                if ev.kind != EventKind::Error {
+                    v["spoken"] = serde_json::json!(ev.text);
+                    v["text"] = serde_json::json!(text);
+                }
+                writeln!(out, "{v}")?
+            }
             Format::Text => match ev.kind {
                 EventKind::Partial if self.tty => {
                     write!(out, "\r\x1b[K{}", ev.text)?;
@@ -328,8 +350,8 @@ impl Printer {
                     if self.tty {
                         write!(out, "\r\x1b[K")?;
                     }
-                    if !ev.text.is_empty() {
-                        writeln!(out, "{}", ev.text)?;
+                    if !text.is_empty() {
+                        writeln!(out, "{text}")?;
                     }
                     self.partial_shown = false;
                 }

@@ -9,6 +9,7 @@ mod dev;
 mod listen;
 mod lists;
 mod model_args;
+mod text_form;
 mod transcribe;
 
 #[derive(Parser)]
@@ -48,7 +49,8 @@ enum Command {
 enum Format {
     /// The transcript, one line per file.
     Text,
-    /// One JSON object per file: {"id","audio","text","words":[{"word","start","end","conf"}]}.
+    /// One JSON object per file: {"id","audio","text","spoken","written","entities",
+    /// "words":[{"word","start","end","conf"}]}.
     Jsonl,
 }
 

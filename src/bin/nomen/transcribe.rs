@@ -2,11 +2,13 @@
 
 use crate::lists::{prepare_entities, read_entity_list};
 use crate::model_args::ModelArgs;
+use crate::text_form::{render, tokens_json, TextArgs};
 use crate::Format;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use nomen::bias::{BiasEntry, EntityTrie};
 use nomen::recognizer::{Recognizer, Transcript};
+use nomen::written::Written;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -39,17 +41,20 @@ pub struct TranscribeArgs {
     #[command(flatten)]
     dumps: crate::dev::peer::DumpArgs,
     #[command(flatten)]
+    text: TextArgs,
+    #[command(flatten)]
     model: ModelArgs,
 }
 
 /// One unit of work: an id and a WAV path, or a manifest row that could not be one.
 pub(crate) type Job = nomen::manifest::Row;
 
-fn result_json(job: &Job, t: &Transcript) -> serde_json::Value {
-    serde_json::json!({
+fn result_json(job: &Job, t: &Transcript, written: Option<&Written>) -> serde_json::Value {
+    let mut v = serde_json::json!({
         "id": job.id,
         "audio": job.audio,
-        "text": t.text,
+        "text": written.map_or(&t.text, |w| &w.text),
+        "spoken": t.text,
         "entities": t.entities.iter().map(|e| serde_json::json!({
             "text": e.text,
             "start": round3(e.start),
@@ -62,7 +67,11 @@ fn result_json(job: &Job, t: &Transcript) -> serde_json::Value {
             "end": round3(w.end),
             "conf": round3(w.conf),
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(w) = written {
+        v["written"] = tokens_json(w);
+    }
+    v
 }
 
 fn round3(x: f32) -> f64 {
@@ -174,6 +183,7 @@ pub fn run(args: TranscribeArgs) -> Result<bool> {
     if jobs.is_empty() {
         bail!("nothing to transcribe: give WAV files or --manifest M.jsonl");
     }
+    let written_cfg = args.text.config()?;
     let rec = args.model.load()?;
     let mut lists = EntityLists::new(&rec, &args.entities, args.no_bias, args.quiet)?;
     #[cfg(feature = "dev-tools")]
@@ -210,10 +220,15 @@ pub fn run(args: TranscribeArgs) -> Result<bool> {
             })
         };
         match result {
-            Ok(t) => match args.format {
-                Format::Text => writeln!(out, "{}", t.text)?,
-                Format::Jsonl => writeln!(out, "{}", result_json(job, &t))?,
-            },
+            Ok(t) => {
+                let written = render(written_cfg.as_ref(), &t.words, &t.entities);
+                match args.format {
+                    Format::Text => {
+                        writeln!(out, "{}", written.as_ref().map_or(&t.text, |w| &w.text))?
+                    }
+                    Format::Jsonl => writeln!(out, "{}", result_json(job, &t, written.as_ref()))?,
+                }
+            }
             Err(e) => {
                 failed += 1;
                 eprintln!("nomen: {e}");
@@ -222,7 +237,7 @@ pub fn run(args: TranscribeArgs) -> Result<bool> {
                     Format::Text => writeln!(out)?,
                     Format::Jsonl => {
                         let v = serde_json::json!({
-                            "id": job.id, "audio": job.audio, "text": "", "words": [],
+                            "id": job.id, "audio": job.audio, "text": "", "spoken": "", "words": [],
                             "entities": [], "error": e,
                         });
                         writeln!(out, "{v}")?;
