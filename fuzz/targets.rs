@@ -18,6 +18,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("manifest", manifest),
     ("lm", lm),
     ("lexicon", lexicon),
+    ("written", written),
 ];
 
 /// The WAV reader, whole and in pieces (`audio::wav`): what a hostile file meets first.
@@ -105,6 +106,43 @@ pub fn lexicon(data: &[u8]) {
         let _ = lex.word(id);
         let _ = lex.pronunciations(id);
     }
+}
+
+/// The written form (`written::write`) of any words: spoken words from the bytes (every
+/// third byte also sets the pause before its word), some written as a list writes names.
+/// The tokens must cover every word once, in order.
+pub fn written(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut t = 0.0f32;
+    let words: Vec<nomen::Word> = text
+        .split_whitespace()
+        .take(4096)
+        .enumerate()
+        .map(|(i, w)| {
+            t += f32::from(data.get(i * 3).copied().unwrap_or(0)) / 100.0;
+            let start = t;
+            t += 0.3;
+            nomen::Word {
+                word: w.to_string(),
+                start,
+                end: t,
+                conf: 1.0,
+            }
+        })
+        .collect();
+    let names: Vec<nomen::EntityHit> = words
+        .iter()
+        .filter(|w| w.word.len() % 5 == 0)
+        .map(|w| nomen::EntityHit {
+            text: w.word.clone(),
+            start: w.start,
+            end: w.end,
+            score: 1.0,
+        })
+        .collect();
+    let out = nomen::written::write(&words, &names, &nomen::WrittenConfig::default());
+    let covered: Vec<usize> = out.tokens.iter().flat_map(|t| t.words.clone()).collect();
+    assert_eq!(covered, (0..words.len()).collect::<Vec<_>>());
 }
 
 fn small_hash(s: &str) -> u32 {

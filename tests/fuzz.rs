@@ -205,3 +205,8 @@ fn fuzz_lm() {
 fn fuzz_lexicon() {
     run("lexicon");
 }
+
+#[test]
+fn fuzz_written() {
+    run("written");
+}
