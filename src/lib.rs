@@ -4,9 +4,10 @@
 //! Audio flows one way: samples ([`audio`]) -> the acoustic model's per-frame phone
 //! posteriors ([`model`]) -> a lexicon and word-LM beam search ([`decoder`]), biased toward
 //! the user's contact lists ([`bias`], [`entities`]) -> a [`Transcript`] with word times
-//! and the names found. [`Recognizer`] runs it over files or audio in memory;
-//! [`Pipeline`] runs it live (microphone or file), with partial results while the user
-//! speaks and a final result when they stop.
+//! and the names found, in spoken form; [`written`] renders it as text people paste
+//! ("Please call my sister at 7:30."). [`Recognizer`] runs it over files or audio in
+//! memory; [`Pipeline`] runs it live (microphone or file), with partial results while the
+//! user speaks and a final result when they stop.
 //!
 //! # Transcribing a file, biased toward a contact list
 //!
@@ -22,6 +23,8 @@
 //! for name in &t.entities {
 //!     println!("{} at {:.2}-{:.2} s", name.text, name.start, name.end);
 //! }
+//! let written = nomen::written::write(&t.words, &t.entities, &nomen::WrittenConfig::default());
+//! assert_eq!(written.text, "Call Shreya Banerjee please.");
 //! # Ok::<(), nomen::Error>(())
 //! ```
 //!
