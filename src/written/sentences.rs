@@ -2,10 +2,15 @@
 //! question (from its first words), and its capitals (the sentence's start, "I", days, and
 //! months where a date says they are months).
 
-/// Wh-words that open a question when the next word is not a subject pronoun ("where is
-/// it?" but "when I get home, ...").
+/// Wh-words that open a question when the next word is not a subject ("where is it?" but
+/// "when I get home, ...") nor "a" ("what a day").
 const WH: &[&str] = &[
-    "what", "who", "whom", "whose", "where", "when", "why", "how", "which",
+    "what", "who", "whom", "whose", "where", "when", "why", "which",
+];
+/// "How" opens a question before an auxiliary or one of these ("how many ...?"), not before
+/// an adjective ("how beautiful it is").
+const HOW_NEXT: &[&str] = &[
+    "many", "much", "long", "far", "often", "old", "about", "come", "soon", "big", "do", "have",
 ];
 /// Contracted wh-words: always a question at the start ("what's the time?").
 const WH_CONTRACTED: &[&str] = &[
@@ -85,7 +90,10 @@ pub fn is_question(first: &str, second: Option<&str>) -> bool {
         return true;
     }
     if WH.contains(&first) {
-        return !matches!(second, Some(s) if SUBJECTS.contains(&s));
+        return !matches!(second, Some(s) if SUBJECTS.contains(&s) || s == "a" || s == "an");
+    }
+    if first == "how" {
+        return matches!(second, Some(s) if AUX.contains(&s) || HOW_NEXT.contains(&s));
     }
     let Some(second) = second else {
         return false;
@@ -155,6 +163,10 @@ mod tests {
         assert!(is_question("do", Some("you")));
         assert!(!is_question("when", Some("i")));
         assert!(!is_question("what", Some("your")));
+        assert!(!is_question("what", Some("a")));
+        assert!(is_question("how", Some("many")));
+        assert!(is_question("how", Some("is")));
+        assert!(!is_question("how", Some("beautiful")));
         assert!(!is_question("do", Some("not")));
         assert!(!is_question("have", Some("a")));
         assert!(!is_question("please", Some("call")));
