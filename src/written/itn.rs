@@ -193,7 +193,7 @@ fn well_formed_cardinal(span: &str) -> bool {
 /// nomen's style over the grammar's output.
 fn restyle(written: &str) -> String {
     let mut s = written.trim().to_string();
-    // "07:30" -> "7:30" (a time at the start of the token, or after "$"-less text).
+    // "07:30" -> "7:30": NeMo pads the hour of a time to two digits.
     let b = s.as_bytes();
     if b.len() >= 5 && b[0] == b'0' && b[1].is_ascii_digit() && b[2] == b':' {
         s.remove(0);
