@@ -5,11 +5,11 @@
 //! The grammars are NeMo's English ITN taggers as ported by the `text-processing-rs` crate
 //! (money, measure, date, time, telephone, decimal, ordinal, cardinal); this module decides
 //! where they may apply: spans that start with a number word (or a month, a sign, "the",
-//! "point", "oh", "half", "quarter", "double") and hold at least one, longest span first, never across a name of the user's
-//! list. Its own style on top of the grammars, for dictation: one to nine, "first" to
-//! "ninth" and "hundred", "thousand", ... alone stay words ("one of them", "wait a
-//! second", "a thousand francs"), times lose NeMo's leading zero
-//! ("7:30", not "07:30"), percentages lose the space ("20%").
+//! "point", "oh", "half", "quarter", "double") and hold at least one, longest span first,
+//! never across a name of the user's list. Its own style on top of the grammars, for
+//! dictation: one to nine, "first" to "ninth" and "hundred", "thousand", ... alone stay
+//! words ("one of them", "wait a second", "a thousand francs"), times lose NeMo's leading
+//! zero ("7:30", not "07:30"), percentages lose the space ("20%").
 
 use text_processing_rs::itn::en::{
     cardinal, date, decimal, measure, money, ordinal, telephone, time,
@@ -33,7 +33,7 @@ pub struct Replacement {
 const UNITS: &[&str] = &[
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 ];
-const NUMBER_WORDS: &[&str] = &[
+const TEENS: &[&str] = &[
     "ten",
     "eleven",
     "twelve",
@@ -44,19 +44,9 @@ const NUMBER_WORDS: &[&str] = &[
     "seventeen",
     "eighteen",
     "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-    "hundred",
-    "thousand",
-    "million",
-    "billion",
-    "trillion",
+];
+const TENS: &[&str] = &[
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
 ];
 const SCALES: &[&str] = &["hundred", "thousand", "million", "billion", "trillion"];
 const SMALL_ORDINALS: &[&str] = &[
@@ -109,7 +99,9 @@ const OPENERS: &[&str] = &[
 /// Whether `w` is a number word (cardinal or ordinal).
 pub fn is_number_word(w: &str) -> bool {
     UNITS.contains(&w)
-        || NUMBER_WORDS.contains(&w)
+        || TEENS.contains(&w)
+        || TENS.contains(&w)
+        || SCALES.contains(&w)
         || SMALL_ORDINALS.contains(&w)
         || ORDINAL_WORDS.contains(&w)
 }
@@ -155,13 +147,14 @@ const MAX_DIGITS: usize = 16;
 /// Whether the span is said in digits and pairs (what a phone number is): units, teens,
 /// tens, "oh", "double", "triple", "plus"; no other word, no "hundred".
 fn digit_string(span: &str) -> bool {
-    span.split_whitespace()
-        .all(|w| UNITS.contains(&w) || NUMBER_WORDS[..18].contains(&w) || DIGIT_WORDS.contains(&w))
+    span.split_whitespace().all(|w| {
+        UNITS.contains(&w) || TEENS.contains(&w) || TENS.contains(&w) || DIGIT_WORDS.contains(&w)
+    })
 }
 
 /// Whether the span reads as one English number (or digit by digit: "one two three" ->
-/// "123"): no two of units, teens and tens side by
-/// side except tens then a unit ("forty six"). The cardinal grammar adds such neighbours
+/// "123"): no two of units, teens and tens side by side except tens then a unit ("forty
+/// six"). The cardinal grammar adds such neighbours
 /// ("three eighty six" -> 89, "forty fifty" -> 90), which a transcript must not.
 fn well_formed_cardinal(span: &str) -> bool {
     #[derive(PartialEq, Clone, Copy)]
@@ -171,13 +164,16 @@ fn well_formed_cardinal(span: &str) -> bool {
         Tens,
         Other,
     }
-    let kind = |w: &str| match UNITS.iter().position(|u| *u == w) {
-        Some(_) => K::Unit,
-        None => match NUMBER_WORDS.iter().position(|u| *u == w) {
-            Some(i) if i < 10 => K::Teen,
-            Some(i) if i < 18 => K::Tens,
-            _ => K::Other,
-        },
+    let kind = |w: &str| {
+        if UNITS.contains(&w) {
+            K::Unit
+        } else if TEENS.contains(&w) {
+            K::Teen
+        } else if TENS.contains(&w) {
+            K::Tens
+        } else {
+            K::Other
+        }
     };
     let kinds: Vec<K> = span.split_whitespace().map(kind).collect();
     if kinds.iter().all(|k| *k == K::Unit) {
