@@ -103,7 +103,7 @@ def main():
             fin_lat += [e["latency_ms"] for e in finals if e.get("latency_ms") is not None]
             ep_lat += [e["endpoint_latency_ms"] for e in finals if e.get("endpoint_latency_ms") is not None]
             part_lat += [e["latency_ms"] for e in ev if e["type"] == "partial" and e.get("latency_ms") is not None]
-            text = " ".join(e.get("spoken", e["text"]) for e in finals if e.get("spoken", e["text"]))
+            text = " ".join(spoken(e) for e in finals if spoken(e))
             f.write(json.dumps({"id": row["id"], "text": text}) + "\n")
 
     off_hyp = os.path.join(out_dir, "hyp_offline.jsonl")
