@@ -76,7 +76,8 @@ const ORDINAL_WORDS: &[&str] = &[
     "thousandth",
     "millionth",
 ];
-const MONTHS: &[&str] = &[
+/// The months' names.
+pub(super) const MONTHS: &[&str] = &[
     "january",
     "february",
     "march",

@@ -2,6 +2,8 @@
 //! question (from its first words), and its capitals (the sentence's start, "I", days, and
 //! months where a date says they are months).
 
+use super::itn::MONTHS;
+
 /// Wh-words that open a question when the next word is not a subject ("where is it?" but
 /// "when I get home, ...") nor "a" ("what a day").
 const WH: &[&str] = &[
@@ -113,18 +115,6 @@ const DAYS: &[&str] = &[
     "saturday",
     "sunday",
 ];
-/// Months that are always months.
-const MONTHS: &[&str] = &[
-    "january",
-    "february",
-    "april",
-    "june",
-    "july",
-    "september",
-    "october",
-    "november",
-    "december",
-];
 /// Months that are also common words ("may", "march", "august"): capitals only beside a
 /// number ("May 5", "5 March").
 const MONTHS_AMBIGUOUS: &[&str] = &["may", "march", "august"];
@@ -136,7 +126,7 @@ pub fn capitalize_word(token: &str, beside_number: bool) -> Option<String> {
     let lower = token.to_lowercase();
     let is_i = lower == "i" || ["i'm", "i'll", "i'd", "i've"].contains(&lower.as_str());
     let month = MONTHS.contains(&lower.as_str())
-        || (beside_number && MONTHS_AMBIGUOUS.contains(&lower.as_str()));
+        && (beside_number || !MONTHS_AMBIGUOUS.contains(&lower.as_str()));
     (is_i || DAYS.contains(&lower.as_str()) || month).then(|| upper_first(token))
 }
 
