@@ -124,19 +124,30 @@ class Adapter(nn.Module):
         return x + self.up(att @ vals), att
 
 
+def head_input(head, feats):
+    """The frozen head's tapped-output mix and input projection: frames [B, T, width]."""
+    w = torch.softmax(head.mix, 0)
+    x = sum(w[i] * head.norms[i](feats[:, :, i]) for i in range(len(head.norms)))
+    return F.gelu(head.proj(x))
+
+
+def head_convs(head, x):
+    """The frozen head's residual convolutions (no dropout): frames [B, T, width]."""
+    for conv, ln in zip(head.convs, head.norms2):
+        y = conv(ln(x).transpose(1, 2)).transpose(1, 2)
+        x = x + F.gelu(y)
+    return x
+
+
 def head_forward(head, feats, adapter=None, ents=None, place="early", allowed=None):
     """The frozen head with the adapter between its input projection and its convolutions
     (`place` "early"), or between its convolutions and its output layer ("late": the frames
     then query the list with what the head has made of them, nearly phone posteriors)."""
-    w = torch.softmax(head.mix, 0)
-    x = sum(w[i] * head.norms[i](feats[:, :, i]) for i in range(len(head.norms)))
-    x = F.gelu(head.proj(x))
+    x = head_input(head, feats)
     att = None
     if adapter is not None and place == "early":
         x, att = adapter(x, ents, allowed)
-    for conv, ln in zip(head.convs, head.norms2):
-        y = conv(ln(x).transpose(1, 2)).transpose(1, 2)
-        x = x + F.gelu(y)
+    x = head_convs(head, x)
     if adapter is not None and place == "late":
         head_lp = F.log_softmax(head.out(x), dim=-1) if adapter.grounded else None
         x, att = adapter(x, ents, allowed, head_lp)
@@ -209,6 +220,19 @@ def name_errors(hyp, ref):
     return min(prev)
 
 
+def utterance_errors(lp, labels, contacts):
+    """Greedy decoding of one utterance's log-posteriors [T, V] scored against its labels
+    (word boundaries left out): (phone errors, phones, name-phone errors, name phones)."""
+    hyp = [u for u in greedy(lp) if u != WB]
+    ref = [int(u) for u in labels if u != WB]
+    nerrs = nn_ = 0
+    for _, _, (a, b) in contacts:
+        r = [int(u) for u in labels[a:b] if u != WB]
+        nerrs += name_errors(hyp, r)
+        nn_ += len(r)
+    return edit_distance(hyp, ref), len(ref), nerrs, nn_
+
+
 PLACE = "early"
 
 
@@ -228,14 +252,8 @@ def evaluate(head, adapter, utts, given, family, mode, n_distract, seed=0):
                 ents = adapter.embed(ph, pl)
             x = torch.from_numpy(feats.astype(np.float32))[None]
             lp, _ = head_forward(head, x, adapter, ents, PLACE)
-            hyp = [u for u in greedy(lp[0]) if u != WB]
-            ref = [int(u) for u in labels if u != WB]
-            errs += edit_distance(hyp, ref)
-            n += len(ref)
-            for _, _, (a, b) in contacts:
-                r = [int(u) for u in labels[a:b] if u != WB]
-                nerrs += name_errors(hyp, r)
-                nn_ += len(r)
+            e, m, ne, nm = utterance_errors(lp[0], labels, contacts)
+            errs, n, nerrs, nn_ = errs + e, n + m, nerrs + ne, nn_ + nm
     return errs / max(n, 1), nerrs / max(nn_, 1)
 
 

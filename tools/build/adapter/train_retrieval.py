@@ -40,21 +40,11 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "am"))
-from train import BLANK, WB, batches, collate, edit_distance, greedy  # noqa: E402
+from train import BLANK, WB, batches, collate  # noqa: E402
 from export import load_head  # noqa: E402
 from retrieve import PartMatrix, Spots, candidates, spot_all  # noqa: E402
-from train_adapter import EMB, EntityEncoder, complete, load_pool, load_split, name_errors  # noqa: E402
-
-
-def head_trunk(head, feats):
-    """The frozen head up to its output layer: frames [B, T, width]."""
-    w = torch.softmax(head.mix, 0)
-    x = sum(w[i] * head.norms[i](feats[:, :, i]) for i in range(len(head.norms)))
-    x = F.gelu(head.proj(x))
-    for conv, ln in zip(head.convs, head.norms2):
-        y = conv(ln(x).transpose(1, 2)).transpose(1, 2)
-        x = x + F.gelu(y)
-    return x
+from train_adapter import (EMB, EntityEncoder, complete, head_convs, head_input, load_pool,  # noqa: E402
+                           load_split, utterance_errors)
 
 
 class RetrievalAdapter(nn.Module):
@@ -191,7 +181,7 @@ def utt_candidates(spots, entries, pool, k):
 
 
 def forward(head, adapter, pool, feats, cands_per_utt, margin):
-    x = head_trunk(head, feats)
+    x = head_convs(head, head_input(head, feats))
     head_lp = F.log_softmax(head.out(x), -1)
     if adapter is None:
         return head_lp
@@ -210,14 +200,8 @@ def evaluate(head, adapter, utts, spots, pool, mode, n_distract, k, margin, seed
             found += sum(i < n_own for i in idx)
             said += n_own
             lp = forward(head, adapter, pool, torch.from_numpy(feats.astype(np.float32))[None], [cands], margin)
-            hyp = [u for u in greedy(lp[0]) if u != WB]
-            ref = [int(u) for u in labels if u != WB]
-            errs += edit_distance(hyp, ref)
-            n += len(ref)
-            for _, _, (a, b) in contacts:
-                r = [int(u) for u in labels[a:b] if u != WB]
-                nerrs += name_errors(hyp, r)
-                nn_ += len(r)
+            e, m, ne, nm = utterance_errors(lp[0], labels, contacts)
+            errs, n, nerrs, nn_ = errs + e, n + m, nerrs + ne, nn_ + nm
     return errs / max(n, 1), nerrs / max(nn_, 1), found / max(said, 1)
 
 
